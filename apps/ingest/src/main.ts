@@ -1,0 +1,86 @@
+import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
+import { EventProducer } from "@fanfare-relay/queues/producer";
+import closeWithGrace from "close-with-grace";
+import { setTimeout as sleep } from "node:timers/promises";
+import { buildApp } from "./app.ts";
+import { ConfigError, loadEnv } from "./env.ts";
+import { createLogger } from "./logger.ts";
+
+function readEnv() {
+  try {
+    return loadEnv();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+const env = readEnv();
+const logger = createLogger(env.LOG_LEVEL);
+
+const redis = createProducerConnection(env.REDIS_URL);
+let redisErrorLogged = false;
+redis.on("error", (error) => {
+  // ioredis repeats the same error on every reconnect attempt; one line per outage is enough.
+  if (!redisErrorLogged) logger.error({ err: error }, "redis connection error");
+  redisErrorLogged = true;
+});
+redis.on("ready", () => {
+  if (redisErrorLogged) logger.info("redis connection restored");
+  redisErrorLogged = false;
+});
+
+const producer = new EventProducer({
+  connection: redis,
+  prefix: env.REDIS_PREFIX,
+  completedRetentionSeconds: env.COMPLETED_RETENTION_SECONDS,
+  failedRetentionSeconds: env.FAILED_RETENTION_SECONDS,
+  onError: (error, queueName) => {
+    logger.debug({ err: error, queue: queueName }, "queue error");
+  },
+});
+
+const app = buildApp({
+  secrets: env.FANFARE_WEBHOOK_SECRETS,
+  toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
+  bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  enqueueTimeoutMs: env.ENQUEUE_TIMEOUT_MS,
+  trustProxy: env.TRUST_PROXY,
+  producer,
+  redis,
+  logger,
+});
+
+app.addHook("onClose", async () => {
+  await producer.close();
+  await redis.quit().catch(() => undefined);
+});
+
+closeWithGrace({ delay: env.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, "shutting down after an unexpected error");
+  else logger.info({ signal }, "shutting down: readiness now fails, in-flight requests finish");
+  app.startDraining();
+  // SIGTERM comes from an orchestrator: give the load balancer time to see /readyz fail.
+  // SIGINT is a person at a terminal: stop now.
+  if (signal === "SIGTERM") await sleep(env.SHUTDOWN_DRAIN_DELAY_MS);
+  await app.close();
+  logger.info("ingest stopped");
+});
+
+try {
+  await app.listen({ port: env.PORT, host: env.HOST });
+  logger.info(
+    {
+      redis: redactRedisUrl(env.REDIS_URL),
+      prefix: env.REDIS_PREFIX,
+      secrets: env.FANFARE_WEBHOOK_SECRETS.length,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
+    },
+    "ingest ready",
+  );
+} catch (error) {
+  logger.fatal({ err: error }, "ingest could not start");
+  process.exit(1);
+}

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { toSchemaIssues, type SchemaIssue } from "./issues.ts";
+
+/**
+ * The envelope every Fanfare webhook shares. Unknown fields are kept (loose objects) so that a
+ * field the sender adds later reaches the workers instead of being silently dropped.
+ */
+export const envelopeSchema = z.looseObject({
+  id: z.string().min(1).max(255),
+  type: z.string().min(1).max(200),
+  /** Unix seconds. */
+  created: z.number().int().nonnegative(),
+  organizationId: z.string().min(1).max(255),
+  experienceId: z.string().min(1).max(255).optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+export type EnvelopeParseResult =
+  { success: true; envelope: Envelope } | { success: false; issues: SchemaIssue[] };
+
+export function parseEnvelope(value: unknown): EnvelopeParseResult {
+  const result = envelopeSchema.safeParse(value);
+  return result.success
+    ? { success: true, envelope: result.data }
+    : { success: false, issues: toSchemaIssues(result.error) };
+}

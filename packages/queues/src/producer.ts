@@ -1,0 +1,85 @@
+import type { Envelope } from "@fanfare-relay/events/envelope";
+import { allQueueNames, type QueueName } from "@fanfare-relay/events/families";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { jobIdForEvent } from "./job-id.ts";
+import {
+  DEFAULT_COMPLETED_RETENTION_SECONDS,
+  defaultJobOptions,
+  type RetentionOptions,
+} from "./job-options.ts";
+import { routeEventType } from "./routing.ts";
+
+export const DEFAULT_PREFIX = "fanfare";
+
+export interface EventProducerOptions extends RetentionOptions {
+  /** A connection made with `createProducerConnection`; the caller owns and closes it. */
+  connection: Redis;
+  /** BullMQ key prefix; use a hash tag such as `{fanfare}` on Redis Cluster. */
+  prefix?: string;
+  onError?: (error: Error, queueName: QueueName) => void;
+}
+
+export interface EnqueueResult {
+  queueName: QueueName;
+  jobId: string;
+  /** False when the type is not in the catalogue and the event went to `fanfare-unrouted`. */
+  known: boolean;
+  /** True when this event id had already been received. */
+  duplicate: boolean;
+}
+
+/** Puts verified envelopes on their family's queue, one job per event id. */
+export class EventProducer {
+  readonly queues: ReadonlyMap<QueueName, Queue>;
+  readonly #connection: Redis;
+  readonly #prefix: string;
+  readonly #seenTtlSeconds: number;
+
+  constructor({
+    connection,
+    prefix = DEFAULT_PREFIX,
+    onError,
+    ...retention
+  }: EventProducerOptions) {
+    this.#connection = connection;
+    this.#prefix = prefix;
+    this.#seenTtlSeconds =
+      retention.completedRetentionSeconds ?? DEFAULT_COMPLETED_RETENTION_SECONDS;
+    const jobOptions = defaultJobOptions(retention);
+    this.queues = new Map(
+      allQueueNames.map((name) => {
+        const queue = new Queue(name, { connection, prefix, defaultJobOptions: jobOptions });
+        queue.on("error", (error) => onError?.(error, name));
+        return [name, queue];
+      }),
+    );
+  }
+
+  /**
+   * Resolves once Redis has stored the job. The job id is what guarantees one job per event; the
+   * "seen" marker only tells the caller whether to report a duplicate, so losing or racing it can
+   * never lose or double an event.
+   */
+  async enqueue(envelope: Envelope): Promise<EnqueueResult> {
+    const { queueName, known } = routeEventType(envelope.type);
+    const jobId = jobIdForEvent(envelope.id);
+    const queue = this.queues.get(queueName);
+    if (!queue) throw new Error(`no queue named ${queueName}`);
+    const [, firstSeen] = await Promise.all([
+      queue.add(envelope.type, envelope, { jobId }),
+      this.#markSeen(queueName, jobId).catch(() => true),
+    ]);
+    return { queueName, jobId, known, duplicate: !firstSeen };
+  }
+
+  async #markSeen(queueName: QueueName, jobId: string): Promise<boolean> {
+    const key = `${this.#prefix}:${queueName}:seen:${jobId}`;
+    const reply = await this.#connection.set(key, "1", "EX", this.#seenTtlSeconds, "NX");
+    return reply === "OK";
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+}
