@@ -1,5 +1,5 @@
 import type { EventProducer } from "@fanfare-relay/queues/producer";
-import Fastify, { type FastifyBaseLogger, type FastifyError } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from "fastify";
 import type { Redis } from "ioredis";
 import type { TrustProxy } from "./env.ts";
 import { errorStatus, IngestError, type IngestErrorCode } from "./errors.ts";
@@ -19,6 +19,8 @@ export interface IngestDeps {
   /** A pino logger; omit for silence (tests). */
   logger?: FastifyBaseLogger;
   metrics?: IngestMetrics;
+  /** Current unix time in seconds; injectable so tests can replay signed vectors. */
+  now?: () => number;
 }
 
 const outcomeByStatus: Partial<Record<number, RequestOutcome>> = {
@@ -62,7 +64,7 @@ export function buildApp(deps: IngestDeps) {
     trustProxy: deps.trustProxy ?? false,
     // One structured line per webhook is logged by the route; Fastify's two lines per request
     // would double the log volume during a drop.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: "x-request-id",
     // Longer than common load balancer idle timeouts (60 s), so the LB closes first.
     keepAliveTimeout: 65_000,

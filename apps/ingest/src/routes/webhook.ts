@@ -19,10 +19,11 @@ export interface WebhookRouteOptions {
   enqueueTimeoutMs: number;
   producer: Pick<EventProducer, "enqueue">;
   metrics: IngestMetrics;
+  now?: (() => number) | undefined;
 }
 
 export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions): void {
-  const { secrets, toleranceSeconds, enqueueTimeoutMs, producer, metrics } = options;
+  const { secrets, toleranceSeconds, enqueueTimeoutMs, producer, metrics, now } = options;
 
   // The body stays raw bytes: the signature covers exactly what was sent, so nothing may touch
   // it before verification. Fastify enforces the limit while streaming (413 without buffering).
@@ -42,6 +43,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
       header: request.headers[SIGNATURE_HEADER],
       secrets,
       toleranceSeconds,
+      now: now?.(),
     });
     if (!verification.ok) throw signatureError(verification.reason);
     metrics.secretMatches.inc({ secret_index: String(verification.secretIndex) });

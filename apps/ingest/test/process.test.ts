@@ -1,0 +1,145 @@
+import { startRedisServer, type RedisServer } from "@fanfare-relay/testing/redis-server";
+import { uniquePrefix } from "@fanfare-relay/testing/redis";
+import { Redis } from "ioredis";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SECRET, signedDelivery, uniqueEvent } from "./helpers.ts";
+
+const appDir = fileURLToPath(new URL("..", import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  waitFor: (text: string) => Promise<void>;
+}
+
+function run(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: appDir,
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+  let output = "";
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of waiters.filter((w) => output.includes(w.text))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  return {
+    child,
+    output: () => output,
+    waitFor: (text) =>
+      output.includes(text)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ text, resolve })),
+  };
+}
+
+describe("the ingest process", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("refuses to start without secrets, saying which variable is missing", async () => {
+    const proc = run({});
+    const [code] = (await once(proc.child, "exit")) as [number];
+    expect(code).toBe(1);
+    expect(proc.output()).toContain("FANFARE_WEBHOOK_SECRETS");
+    expect(proc.output()).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it("on SIGTERM fails readiness first, finishes in-flight requests, exits 0, and never logs secrets or payloads", async () => {
+    const port = await freePort();
+    const proc = run({
+      FANFARE_WEBHOOK_SECRETS: SECRET,
+      REDIS_URL: server.url,
+      REDIS_PREFIX: uniquePrefix("proc"),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ENQUEUE_TIMEOUT_MS: "20000",
+      SHUTDOWN_DRAIN_DELAY_MS: "1000",
+      LOG_LEVEL: "info",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await proc.waitFor('"msg":"ingest ready"');
+
+    const event = uniqueEvent({
+      data: {
+        consumerId: "con_private_person",
+        experienceId: "e",
+        position: 1,
+        enteredAt: new Date().toISOString(),
+      },
+    });
+    const delivery = signedDelivery(event);
+    const send = () =>
+      fetch(`${base}${delivery.url}`, {
+        method: "POST",
+        headers: delivery.headers,
+        body: delivery.payload,
+      });
+    expect((await send()).status).toBe(200);
+
+    // Hold Redis writes so that the next delivery is in flight when SIGTERM arrives.
+    const admin = new Redis(server.url);
+    await admin.call("CLIENT", "PAUSE", "20000", "WRITE");
+    const second = signedDelivery(uniqueEvent());
+    const inFlight = fetch(`${base}${second.url}`, {
+      method: "POST",
+      headers: second.headers,
+      body: second.payload,
+    }).catch((error: unknown) => error);
+    const exited = once(proc.child, "exit");
+    // The delivery is in flight once its enqueue shows up as a client blocked by the pause.
+    await waitUntil(async () => /blocked_clients:[1-9]/.test(await admin.info("clients")));
+    proc.child.kill("SIGTERM");
+    await proc.waitFor("shutting down");
+
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: "draining" });
+
+    await admin.call("CLIENT", "UNPAUSE");
+    admin.disconnect();
+    const finished = await inFlight;
+    expect(finished).toBeInstanceOf(Response);
+    expect((finished as Response).status).toBe(200);
+
+    const [code] = (await exited) as [number];
+    expect(code).toBe(0);
+    const logs = proc.output();
+    expect(logs).toContain("ingest stopped");
+    expect(logs).toContain(event.id);
+    expect(logs).not.toContain(SECRET);
+    expect(logs).not.toContain(delivery.headers["x-fanfare-signature"].split("v1=")[1]);
+    expect(logs).not.toContain("con_private_person");
+  });
+});
