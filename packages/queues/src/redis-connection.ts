@@ -9,6 +9,9 @@ export function createProducerConnection(url: string, options: RedisOptions = {}
   return new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // Under load many requests enqueue in the same tick; one socket write for all of them
+    // instead of one each is most of the ingest's throughput.
+    enableAutoPipelining: true,
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     ...options,

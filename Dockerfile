@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# One image per app: docker build --build-arg APP=ingest -t fanfare-relay-ingest .
+ARG NODE_VERSION=20
+
+FROM node:${NODE_VERSION}-bookworm-slim AS base
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=true
+RUN npm install -g pnpm@12.4.2
+WORKDIR /repo
+
+FROM base AS build
+ARG APP
+COPY . .
+# Production dependencies of the app and of the workspace packages it uses, nothing else.
+RUN pnpm install --frozen-lockfile --prod --filter "@fanfare-relay/${APP}..."
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ARG APP
+ENV NODE_ENV=production APP_DIR=/app/apps/${APP}
+WORKDIR /app
+COPY --from=build --chown=node:node /repo /app
+USER node
+WORKDIR /app/apps/${APP}
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Node itself is PID 1's child via --init (compose) so SIGTERM reaches the app's shutdown path.
+CMD ["node", "--import", "tsx", "src/main.ts"]
