@@ -6,7 +6,12 @@ import { toSchemaIssues, type SchemaIssue } from "./issues.ts";
  * field the sender adds later reaches the workers instead of being silently dropped.
  */
 export const envelopeSchema = z.looseObject({
-  id: z.string().min(1).max(255),
+  // Lone UTF-16 surrogates (possible in JSON, `"\ud800"`) cannot be encoded into a job id.
+  id: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((id) => !/\p{Cs}/u.test(id), "must be well-formed Unicode"),
   type: z.string().min(1).max(200),
   /** Unix seconds. */
   created: z.number().int().nonnegative(),
