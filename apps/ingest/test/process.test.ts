@@ -76,7 +76,7 @@ describe("the ingest process", () => {
     expect(proc.output()).not.toMatch(/at .*\.ts:\d+/);
   });
 
-  it("on SIGTERM fails readiness first, finishes in-flight requests, exits 0, and never logs secrets or payloads", async () => {
+  it("on SIGTERM fails readiness first, finishes in-flight requests, exits 0, and never logs secrets or payloads, even at debug", async () => {
     const port = await freePort();
     const proc = run({
       FANFARE_WEBHOOK_SECRETS: SECRET,
@@ -86,7 +86,7 @@ describe("the ingest process", () => {
       HOST: "127.0.0.1",
       ENQUEUE_TIMEOUT_MS: "20000",
       SHUTDOWN_DRAIN_DELAY_MS: "1000",
-      LOG_LEVEL: "info",
+      LOG_LEVEL: "debug",
     });
     const base = `http://127.0.0.1:${port}`;
     await proc.waitFor('"msg":"ingest ready"');

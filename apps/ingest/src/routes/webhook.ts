@@ -79,7 +79,9 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
       queue: result.queueName,
       outcome,
     };
-    if (result.known) request.log.info(logFields, "webhook received");
+    // One line per delivery would be tens of thousands a second during a drop: the metrics count
+    // them and the job itself is the record, so accepted deliveries log at debug.
+    if (result.known) request.log.debug(logFields, "webhook received");
     else request.log.warn(logFields, "webhook of unknown type kept in the unrouted queue");
 
     return reply
