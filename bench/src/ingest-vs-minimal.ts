@@ -2,6 +2,7 @@
 // same machine and Redis. Every request carries a fresh event id and a fresh signature.
 // Usage: pnpm bench:ingest [-- --duration 10 --connections 50]
 import { sign } from "@fanfare-relay/signature/sign";
+import { deleteKeys } from "@fanfare-relay/testing/redis";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import { fork } from "node:child_process";
@@ -82,12 +83,7 @@ async function measure(mode: "ingest" | "minimal", port: number) {
 
   const redis = new Redis(redisUrl);
   const waiting = await redis.llen(`${prefix}:fanfare-queue:wait`);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== "0");
+  await deleteKeys(redis, prefix);
   redis.disconnect();
 
   return {

@@ -1,23 +1,14 @@
 import { startRedisServer, type RedisServer } from "@fanfare-relay/testing/redis-server";
+import { freePort } from "@fanfare-relay/testing/free-port";
 import { uniquePrefix } from "@fanfare-relay/testing/redis";
 import { Redis } from "ioredis";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SECRET, signedDelivery, uniqueEvent } from "./helpers.ts";
 
 const appDir = fileURLToPath(new URL("..", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
