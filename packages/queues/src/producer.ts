@@ -8,6 +8,7 @@ import {
   defaultJobOptions,
   type RetentionOptions,
 } from "./job-options.ts";
+import { RETRY_SPAN_SECONDS } from "./retry-schedule.ts";
 import { routeEventType } from "./routing.ts";
 
 export const DEFAULT_PREFIX = "fanfare";
@@ -44,8 +45,11 @@ export class EventProducer {
   }: EventProducerOptions) {
     this.#connection = connection;
     this.#prefix = prefix;
+    // A job is kept for the retention *after* it completes, which can be the whole retry span
+    // after it was added; the marker lives as long so the two agree on what was seen.
     this.#seenTtlSeconds =
-      retention.completedRetentionSeconds ?? DEFAULT_COMPLETED_RETENTION_SECONDS;
+      (retention.completedRetentionSeconds ?? DEFAULT_COMPLETED_RETENTION_SECONDS) +
+      RETRY_SPAN_SECONDS;
     const jobOptions = defaultJobOptions(retention);
     this.queues = new Map(
       allQueueNames.map((name) => {

@@ -5,6 +5,9 @@
  */
 export const RETRY_DELAYS_MS = [60_000, 300_000, 1_800_000, 7_200_000, 28_800_000] as const;
 
+/** From the first attempt to the last: about 10.6 h. */
+export const RETRY_SPAN_SECONDS = RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0) / 1000;
+
 /** Total attempts: the first plus one per delay. */
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 

@@ -64,6 +64,9 @@ describe("EventProducer", () => {
     expect((await producer.enqueue(e)).duplicate).toBe(false);
     expect((await producer.enqueue(e)).duplicate).toBe(true);
     expect(await queue("fanfare-experience").getJobCountByTypes("wait")).toBe(1);
+    // The marker outlives the completed job: retention after completion plus the retry span.
+    const ttl = await connection.ttl(`${prefix}:fanfare-experience:seen:${e.id}`);
+    expect(ttl).toBeGreaterThan(7 * 24 * 3600 + 38_000);
   });
 
   it("turns 50 concurrent deliveries of one event into one job and one first delivery", async () => {

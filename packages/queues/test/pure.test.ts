@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { eventIdForJob, jobIdForEvent } from "../src/job-id.ts";
 import { DEFAULT_COMPLETED_RETENTION_SECONDS, defaultJobOptions } from "../src/job-options.ts";
-import { MAX_ATTEMPTS, RETRY_BACKOFF_TYPE, retryDelayMs } from "../src/retry-schedule.ts";
+import {
+  MAX_ATTEMPTS,
+  RETRY_BACKOFF_TYPE,
+  RETRY_SPAN_SECONDS,
+  retryDelayMs,
+} from "../src/retry-schedule.ts";
 import { routeEventType } from "../src/routing.ts";
 
 describe("retry schedule", () => {
@@ -10,6 +15,7 @@ describe("retry schedule", () => {
       60_000, 300_000, 1_800_000, 7_200_000, 28_800_000,
     ]);
     expect(MAX_ATTEMPTS).toBe(6);
+    expect(RETRY_SPAN_SECONDS).toBe(38_160);
   });
 
   it("stops after the schedule and on nonsense", () => {
