@@ -37,5 +37,8 @@ elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
   pg_up || { echo "postgresql: failed to start" >&2; exit 1; }
   echo "postgresql: started on 127.0.0.1:5432"
 else
-  echo "postgresql: not installed; not needed by the current test suite"
+  echo "postgresql: not reachable on 127.0.0.1:5432 and no local cluster to start." >&2
+  echo "Install PostgreSQL (Debian: apt-get install postgresql) with trust auth for 127.0.0.1," >&2
+  echo "or set TEST_DATABASE_URL to a server the tests may create databases on." >&2
+  [ -n "${TEST_DATABASE_URL:-}" ] || exit 1
 fi
