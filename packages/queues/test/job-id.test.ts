@@ -1,0 +1,147 @@
+import { parseEnvelope } from "@fanfare-relay/events/envelope";
+import { QueueKeys } from "bullmq";
+import { describe, expect, it } from "vitest";
+import { eventIdForJob, jobIdForEvent } from "../src/job-id.ts";
+
+/** BullMQ's own rule (Job.validateOptions): no integer ids, no `:`. */
+const bullmqAccepts = (jobId: string) =>
+  jobId.length > 0 && `${parseInt(jobId, 10)}` !== jobId && !jobId.includes(":");
+
+/** Names BullMQ gives its own keys next to the job hashes, `<prefix>:<queue>:<name>`. */
+const bullmqKeyNames = Object.keys(new QueueKeys("p").getKeys("q")).filter((name) => name !== "");
+
+/** A deterministic PRNG, so a failing case can be replayed. */
+function prng(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Random well-formed strings biased towards the characters the mapping treats specially. */
+function randomIds(count: number, seed: number): string[] {
+  const random = prng(seed);
+  const pieces = ["~", "%", "%7E", "%25", ":", "0", "1", "9", "-", "_", ".", "a", "Z", " ", "é"];
+  pieces.push("💥", "evt_", "\u0000", "\n", "+", "/", "?", "#", "&", "=", "'", '"', "\\", "seen");
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    let id = "";
+    const parts = 1 + Math.floor(random() * 6);
+    for (let j = 0; j < parts; j += 1) {
+      id +=
+        random() < 0.8
+          ? (pieces[Math.floor(random() * pieces.length)] ?? "")
+          : String.fromCodePoint(Math.floor(random() * 0xd7ff) + 1);
+    }
+    ids.push(id);
+  }
+  return ids;
+}
+
+describe("jobIdForEvent", () => {
+  it("keeps the sender's ids and other plain ids verbatim", () => {
+    for (const id of [
+      "evt_01HZ0001CONSUMERAU",
+      "evt-1.2",
+      "_",
+      "a",
+      "Z9",
+      "evt_1.2-3_4",
+      "e".repeat(255),
+    ]) {
+      expect(jobIdForEvent(id)).toBe(id);
+      expect(eventIdForJob(id)).toBe(id);
+    }
+  });
+
+  it.each([
+    ["123", "~123"],
+    ["0", "~0"],
+    ["-5", "~-5"],
+    ["a:b:c", "~a%3Ab%3Ac"],
+    ["~", "~%7E"],
+    ["%", "~%25"],
+    ["with space", "~with%20space"],
+    ["évènement", "~%C3%A9v%C3%A8nement"],
+    ["💥", "~%F0%9F%92%A5"],
+  ])("escapes %j as %j", (id, jobId) => {
+    expect(jobIdForEvent(id)).toBe(jobId);
+    expect(eventIdForJob(jobId)).toBe(id);
+  });
+
+  it.each(["123", "-5", "0", "007", "1e3", "12345678901234567890", "a:b:c", ":", "~", "~x", "%"])(
+    "maps %j to an id BullMQ accepts, and back",
+    (id) => {
+      const jobId = jobIdForEvent(id);
+      expect(bullmqAccepts(jobId), `${id} → ${jobId}`).toBe(true);
+      expect(eventIdForJob(jobId)).toBe(id);
+    },
+  );
+
+  it("never gives a job an id that is one of BullMQ's key names, or the producer's `seen`", () => {
+    expect(bullmqKeyNames).toEqual(expect.arrayContaining(["meta", "id", "wait", "events"]));
+    for (const name of [...bullmqKeyNames, "seen", "metrics", "priority", "dn", "waiting"]) {
+      const jobId = jobIdForEvent(name);
+      expect(jobId, name).toBe(`~${name}`);
+      expect(eventIdForJob(jobId)).toBe(name);
+    }
+    // Only the exact names: ids that merely start or end like them stay verbatim.
+    for (const id of ["meta_1", "evt_wait", "Meta", "ID", "seen_1", "events2"]) {
+      expect(jobIdForEvent(id)).toBe(id);
+    }
+  });
+
+  it("round-trips, stays acceptable and never collides over thousands of random ids", () => {
+    const ids = [...new Set(randomIds(5_000, 7))];
+    const seen = new Map<string, string>();
+    for (const id of ids) {
+      const jobId = jobIdForEvent(id);
+      expect(bullmqAccepts(jobId), JSON.stringify(id)).toBe(true);
+      expect(eventIdForJob(jobId)).toBe(id);
+      expect(seen.get(jobId), `${JSON.stringify(id)} and ${JSON.stringify(seen.get(jobId))}`).toBe(
+        undefined,
+      );
+      seen.set(jobId, id);
+    }
+    expect(seen.size).toBe(ids.length);
+  });
+
+  it("is injective over ids built to look like each other's escaped forms", () => {
+    const base = ["evt_1", "123", "a:b", "~", "%", "meta", "seen", " ", "é"];
+    const ids = new Set<string>();
+    for (const id of base) {
+      const escaped = jobIdForEvent(id);
+      for (const variant of [
+        id,
+        escaped,
+        `~${id}`,
+        `~${escaped}`,
+        escaped.slice(1),
+        encodeURIComponent(id),
+        `~${encodeURIComponent(escaped)}`,
+        escaped.replaceAll("%7E", "~"),
+        escaped.toLowerCase(),
+      ]) {
+        ids.add(variant);
+      }
+    }
+    const jobIds = [...ids].map(jobIdForEvent);
+    expect(new Set(jobIds).size).toBe(ids.size);
+    for (const id of ids) expect(eventIdForJob(jobIdForEvent(id))).toBe(id);
+  });
+
+  it("handles every id the envelope accepts, and the envelope refuses the ids it cannot handle", () => {
+    const envelope = (id: string) => ({ id, type: "t", created: 1, organizationId: "o", data: {} });
+    for (const id of randomIds(1_000, 11)) {
+      if (!parseEnvelope(envelope(id)).success) continue;
+      expect(() => jobIdForEvent(id)).not.toThrow();
+    }
+    const loneSurrogate = "evt_\ud800";
+    expect(() => jobIdForEvent(loneSurrogate)).toThrow(URIError);
+    expect(parseEnvelope(envelope(loneSurrogate)).success).toBe(false);
+  });
+});
