@@ -119,6 +119,8 @@ describe("POST /webhooks/fanfare: accepted deliveries", () => {
     for (const id of [
       "1234567890",
       "0",
+      "meta",
+      "wait",
       "evt:2025:11:26:abc",
       "~tilde",
       "with space/and%percent",
