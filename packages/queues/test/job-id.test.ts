@@ -2,6 +2,7 @@ import { parseEnvelope } from "@fanfare-relay/events/envelope";
 import { QueueKeys } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { eventIdForJob, jobIdForEvent } from "../src/job-id.ts";
+import { prng } from "@fanfare-relay/testing/prng";
 
 /** BullMQ's own rule (Job.validateOptions): no integer ids, no `:`. */
 const bullmqAccepts = (jobId: string) =>
@@ -9,18 +10,6 @@ const bullmqAccepts = (jobId: string) =>
 
 /** Names BullMQ gives its own keys next to the job hashes, `<prefix>:<queue>:<name>`. */
 const bullmqKeyNames = Object.keys(new QueueKeys("p").getKeys("q")).filter((name) => name !== "");
-
-/** A deterministic PRNG, so a failing case can be replayed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Random well-formed strings biased towards the characters the mapping treats specially. */
 function randomIds(count: number, seed: number): string[] {

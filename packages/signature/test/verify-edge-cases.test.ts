@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { computeSignature, sign } from "../src/sign.ts";
 import { DEFAULT_TOLERANCE_SECONDS, verify, type VerifyResult } from "../src/verify.ts";
 import vector from "./signature-vector.json" with { type: "json" };
+import { prng } from "@fanfare-relay/testing/prng";
 
 const SECRET = "whsec_edge_secret";
 const NOW = 1_764_150_140;
@@ -14,18 +15,6 @@ const check = (
 ) => verify({ payload, header, secrets: [SECRET], now: NOW });
 
 const fail = (reason: string) => ({ ok: false, reason });
-
-/** A deterministic PRNG, so a failing iteration can be replayed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe("the published vector", () => {
   it("is HMAC-SHA256 over `<t>.<raw body>`, hex", () => {
