@@ -44,8 +44,9 @@ function minimalApp() {
   return app;
 }
 
-function ingestApp() {
+async function ingestApp() {
   const producer = new EventProducer({ connection, prefix });
+  await producer.waitUntilReady();
   return buildApp({
     secrets: [BENCH_SECRET],
     toleranceSeconds: 300,
@@ -58,7 +59,7 @@ function ingestApp() {
   });
 }
 
-const app = mode === "minimal" ? minimalApp() : ingestApp();
+const app = mode === "minimal" ? minimalApp() : await ingestApp();
 await app.listen({ port: Number(port), host: "127.0.0.1" });
 process.send?.("listening");
 process.on("SIGTERM", () => {

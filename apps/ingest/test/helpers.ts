@@ -27,10 +27,9 @@ export async function createHarness(
   const connection = createProducerConnection(redisUrl);
   connection.on("error", () => undefined);
   const producer = new EventProducer({ connection, prefix });
-  // Closing queues that are still connecting leaves BullMQ with rejected connect promises.
-  {
-    await Promise.all([...producer.queues.values()].map((queue) => queue.waitUntilReady()));
-  }
+  // Enqueue fails fast until Redis is reached, and closing queues that are still connecting
+  // leaves BullMQ with rejected connect promises: start from a ready producer.
+  await producer.waitUntilReady();
   const app = buildApp({
     secrets: [SECRET],
     toleranceSeconds: 300,

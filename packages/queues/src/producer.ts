@@ -30,6 +30,11 @@ export interface EnqueueResult {
   duplicate: boolean;
 }
 
+/** Redis cannot take the job right now; the caller should ask the sender to retry. */
+export class RedisUnavailableError extends Error {
+  override name = "RedisUnavailableError";
+}
+
 /** Puts verified envelopes on their family's queue, one job per event id. */
 export class EventProducer {
   readonly queues: ReadonlyMap<QueueName, Queue>;
@@ -70,6 +75,11 @@ export class EventProducer {
     const jobId = jobIdForEvent(envelope.id);
     const queue = this.queues.get(queueName);
     if (!queue) throw new Error(`no queue named ${queueName}`);
+    // BullMQ waits, without limit, for a connection that has never been ready; a producer must
+    // fail at once instead, like its commands do once the connection has dropped.
+    if (this.#connection.status !== "ready") {
+      throw new RedisUnavailableError(`redis connection is ${this.#connection.status}`);
+    }
     const [, firstSeen] = await Promise.all([
       queue.add(envelope.type, envelope, { jobId }),
       this.#markSeen(queueName, jobId).catch(() => true),
@@ -81,6 +91,11 @@ export class EventProducer {
     const key = `${this.#prefix}:${queueName}:seen:${jobId}`;
     const reply = await this.#connection.set(key, "1", "EX", this.#seenTtlSeconds, "NX");
     return reply === "OK";
+  }
+
+  /** Resolves once Redis is reachable and every queue is initialised; enqueue fails fast before. */
+  async waitUntilReady(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.waitUntilReady()));
   }
 
   async close(): Promise<void> {

@@ -28,11 +28,7 @@ const shortRetention = new EventProducer({
 });
 
 beforeAll(async () => {
-  await Promise.all(
-    [producer, shortRetention].flatMap((p) =>
-      [...p.queues.values()].map((q) => q.waitUntilReady()),
-    ),
-  );
+  await Promise.all([producer.waitUntilReady(), shortRetention.waitUntilReady()]);
 });
 afterAll(async () => {
   await producer.close();

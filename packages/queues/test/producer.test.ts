@@ -5,9 +5,10 @@ import {
   testRedisUrl,
   uniquePrefix,
 } from "@fanfare-relay/testing/redis";
+import { freePort } from "@fanfare-relay/testing/free-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdForEvent } from "../src/job-id.ts";
-import { EventProducer } from "../src/producer.ts";
+import { EventProducer, RedisUnavailableError } from "../src/producer.ts";
 import { createProducerConnection } from "../src/redis-connection.ts";
 
 const prefix = uniquePrefix("queues");
@@ -15,7 +16,7 @@ const connection = createProducerConnection(testRedisUrl);
 const producer = new EventProducer({ connection, prefix });
 
 beforeAll(async () => {
-  await Promise.all([...producer.queues.values()].map((queue) => queue.waitUntilReady()));
+  await producer.waitUntilReady();
 });
 afterAll(async () => {
   const admin = connectTestRedis();
@@ -96,5 +97,17 @@ describe("EventProducer", () => {
       known: false,
     });
     expect((await queue("fanfare-unrouted").getJob(e.id))?.name).toBe("loyalty.points_awarded");
+  });
+
+  it("fails at once, without waiting, when Redis has never been reachable", async () => {
+    const dead = createProducerConnection(`redis://127.0.0.1:${await freePort()}`);
+    dead.on("error", () => undefined);
+    const offline = new EventProducer({ connection: dead, prefix });
+    try {
+      await expect(offline.enqueue(event())).rejects.toBeInstanceOf(RedisUnavailableError);
+    } finally {
+      dead.disconnect();
+      await offline.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import {
   uniquePrefix,
 } from "@fanfare-relay/testing/redis";
 import { Worker, type Job } from "bullmq";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventIdForJob, jobIdForEvent } from "../src/job-id.ts";
 import { EventProducer } from "../src/producer.ts";
 import { createProducerConnection, createWorkerConnection } from "../src/redis-connection.ts";
@@ -21,6 +21,9 @@ const producer = new EventProducer({ connection, prefix });
 const workers: Worker[] = [];
 const workerConnections: ReturnType<typeof createWorkerConnection>[] = [];
 
+beforeAll(async () => {
+  await producer.waitUntilReady();
+});
 afterAll(async () => {
   await Promise.all(workers.map((worker) => worker.close()));
   await Promise.all(workerConnections.map((c) => c.quit()));
