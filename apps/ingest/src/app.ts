@@ -62,13 +62,14 @@ export function buildApp(deps: IngestDeps) {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     trustProxy: deps.trustProxy ?? false,
-    // One structured line per webhook is logged by the route; Fastify's two lines per request
-    // would double the log volume during a drop.
+    // The route logs what matters per delivery; Fastify's two lines per request would flood the
+    // logs during a drop.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: "x-request-id",
     // Longer than common load balancer idle timeouts (60 s), so the LB closes first.
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
+    // Enforced while the body streams in: an oversized delivery is refused without buffering it.
     bodyLimit: deps.bodyLimitBytes,
   });
 

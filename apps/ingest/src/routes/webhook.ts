@@ -15,7 +15,6 @@ const RECEIVED_DUPLICATE = '{"received":true,"duplicate":true}';
 export interface WebhookRouteOptions {
   secrets: readonly string[];
   toleranceSeconds: number;
-  bodyLimitBytes: number;
   enqueueTimeoutMs: number;
   producer: Pick<EventProducer, "enqueue">;
   metrics: IngestMetrics;
@@ -26,15 +25,11 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
   const { secrets, toleranceSeconds, enqueueTimeoutMs, producer, metrics, now } = options;
 
   // The body stays raw bytes: the signature covers exactly what was sent, so nothing may touch
-  // it before verification. Fastify enforces the limit while streaming (413 without buffering).
+  // it before verification.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    "application/json",
-    { parseAs: "buffer", bodyLimit: options.bodyLimitBytes },
-    (_request, body, done) => {
-      done(null, body);
-    },
-  );
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+    done(null, body);
+  });
 
   app.post(WEBHOOK_PATH, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
