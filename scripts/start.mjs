@@ -7,7 +7,17 @@ import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const apps = [{ name: "ingest", dir: "apps/ingest", color: 36 }];
+const families = ["queue", "draw", "auction", "experience", "consumer"];
+const apps = [
+  { name: "ingest", dir: "apps/ingest", color: 36 },
+  ...families.map((family, index) => ({
+    name: `worker-${family}`,
+    dir: `apps/worker-${family}`,
+    color: 32 + (index % 4),
+    // Each worker serves /healthz and /metrics on its own port.
+    env: { PORT: String(9101 + index) },
+  })),
+];
 
 function loadDotEnv() {
   const file = [".env", ".env.example"].map((f) => `${root}${f}`).find((f) => existsSync(f));
@@ -41,6 +51,7 @@ const { file, values } = loadDotEnv();
 const env = { ...values, ...process.env };
 const children = [];
 let localRedis;
+let localPglite;
 
 if (!(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))) {
   const url = new URL(env.REDIS_URL ?? "redis://127.0.0.1:6379");
@@ -80,10 +91,67 @@ if (!(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))) {
   while (!(await reachable(url.toString()))) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** Runs a TypeScript entry point with tsx; resolves with the child once `readyText` is printed. */
+function runScript(name, color, cwd, script, scriptEnv, readyText) {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: `${root}${cwd}`,
+    env: scriptEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  prefixed(name, color, child.stdout, process.stdout);
+  prefixed(name, color, child.stderr, process.stderr);
+  if (readyText === undefined) return { child, ready: Promise.resolve("") };
+  const ready = new Promise((resolve, reject) => {
+    let seen = "";
+    child.stdout.on("data", (chunk) => {
+      seen += chunk.toString();
+      const line = seen.split("\n").find((l) => l.includes(readyText));
+      if (line) resolve(line);
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
+  });
+  return { child, ready };
+}
+
+let database = env.DATABASE_URL;
+if (database === undefined || database === "") {
+  // One embedded PostgreSQL (PGlite) for every app, persisted under .data/pglite; the host
+  // migrates it before it accepts connections.
+  const pglite = runScript(
+    "pglite",
+    90,
+    "packages/db",
+    "src/bin/pglite-host.ts",
+    { ...env, PGLITE_DATA_DIR: env.PGLITE_DATA_DIR ?? `${root}.data/pglite` },
+    "pglite listening on",
+  );
+  localPglite = pglite.child;
+  try {
+    const line = await pglite.ready;
+    database = /(postgres:\/\/\S+)/.exec(line)?.[1];
+  } catch (error) {
+    console.error(String(error));
+    localRedis?.kill("SIGTERM");
+    process.exit(1);
+  }
+} else {
+  const migrate = runScript("migrate", 90, "packages/db", "src/bin/migrate.ts", env);
+  const [code] = await new Promise((resolve) => migrate.child.once("exit", (...a) => resolve(a)));
+  if (code !== 0) {
+    console.error("database migration failed; fix DATABASE_URL or the database and retry");
+    process.exit(1);
+  }
+}
+
 for (const app of apps) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: `${root}${app.dir}`,
-    env: { ...env, SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0" },
+    env: {
+      ...env,
+      DATABASE_URL: database,
+      SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
+      ...app.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   prefixed(app.name, app.color, child.stdout, process.stdout);
@@ -103,6 +171,11 @@ console.log(
     `  webhooks  POST http://localhost:${port}/webhooks/fanfare\n` +
     `  health    http://localhost:${port}/healthz  http://localhost:${port}/readyz\n` +
     `  metrics   http://localhost:${port}/metrics\n` +
+    `  workers   ${apps
+      .filter((app) => app.env)
+      .map((app) => `${app.name} http://localhost:${app.env.PORT}/healthz`)
+      .join("\n            ")}\n` +
+    `  database  ${localPglite ? `PGlite (${env.PGLITE_DATA_DIR ?? ".data/pglite"}) at ${database}` : "DATABASE_URL"}\n` +
     `Press Ctrl-C to stop.\n`,
 );
 
@@ -110,12 +183,14 @@ let stopping = false;
 function stop(code = 0) {
   if (stopping) return;
   stopping = true;
-  const done = () => {
-    if (localRedis && localRedis.exitCode === null) {
-      localRedis.once("exit", () => process.exit(code));
-      localRedis.kill("SIGTERM");
-    } else process.exit(code);
+  // Apps first, then what they depend on: the database host, then Redis.
+  const stopped = (child) => !child || child.exitCode !== null || child.signalCode !== null;
+  const stopChild = (child, next) => {
+    if (stopped(child)) return next();
+    child.once("exit", next);
+    child.kill("SIGTERM");
   };
+  const done = () => stopChild(localPglite, () => stopChild(localRedis, () => process.exit(code)));
   const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
   let left = alive.length;
   if (left === 0) return done();

@@ -1,7 +1,7 @@
 // One server under test, in its own process so the load generator does not share its core.
 // Usage: tsx src/server.ts <ingest|minimal> <port> <redis prefix>
 import { buildApp } from "@fanfare-relay/ingest/app";
-import { createLogger } from "@fanfare-relay/ingest/logger";
+import { createLogger } from "@fanfare-relay/logging/logger";
 import { defaultJobOptions } from "@fanfare-relay/queues/job-options";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
@@ -55,7 +55,7 @@ async function ingestApp() {
     producer,
     redis: connection,
     // As deployed: one info line per delivery (to /dev/null, so the disk is not measured).
-    logger: createLogger("info", pino.destination({ dest: "/dev/null", sync: false })),
+    logger: createLogger("ingest", "info", pino.destination({ dest: "/dev/null", sync: false })),
   });
 }
 

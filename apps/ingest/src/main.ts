@@ -4,7 +4,7 @@ import closeWithGrace from "close-with-grace";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadEnv } from "./env.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger } from "@fanfare-relay/logging/logger";
 
 function readEnv() {
   try {
@@ -17,7 +17,7 @@ function readEnv() {
 }
 
 const env = readEnv();
-const logger = createLogger(env.LOG_LEVEL);
+const logger = createLogger("ingest", env.LOG_LEVEL);
 
 const redis = createProducerConnection(env.REDIS_URL);
 let redisErrorLogged = false;

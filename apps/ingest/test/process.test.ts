@@ -1,8 +1,8 @@
 import { startRedisServer, type RedisServer } from "@fanfare-relay/testing/redis-server";
 import { freePort } from "@fanfare-relay/testing/free-port";
 import { uniquePrefix } from "@fanfare-relay/testing/redis";
+import { spawnApp, waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { Redis } from "ioredis";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,45 +10,7 @@ import { SECRET, signedDelivery, uniqueEvent } from "./helpers.ts";
 
 const appDir = fileURLToPath(new URL("..", import.meta.url));
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  waitFor: (text: string) => Promise<void>;
-}
-
-function run(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: appDir,
-    env: { PATH: process.env.PATH ?? "", ...env },
-  });
-  let output = "";
-  const waiters: { text: string; resolve: () => void }[] = [];
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const waiter of waiters.filter((w) => output.includes(w.text))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  return {
-    child,
-    output: () => output,
-    waitFor: (text) =>
-      output.includes(text)
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => waiters.push({ text, resolve })),
-  };
-}
+const run = (env: Record<string, string>) => spawnApp(appDir, env);
 
 describe("the ingest process", () => {
   let server: RedisServer;

@@ -25,6 +25,7 @@ export interface WebhookEventsTable {
 export interface ConsumersTable {
   id: string;
   email: string | null;
+  email_observed_at: Timestamp | null;
   external_customer_id: string | null;
   auth_method: string | null;
   authenticated_at: Timestamp | null;
@@ -176,6 +177,7 @@ export interface WebhookDeadLettersTable {
   error: string;
   failed_at: DefaultedTimestamp;
   retry_count: Generated<number>;
+  redriven_at: Timestamp | null;
   resolved_at: Timestamp | null;
 }
 

@@ -45,9 +45,12 @@ export type FamilyEventType<F extends Family> = {
   [T in EventType]: FamilyOf<T> extends F ? T : never;
 }[EventType];
 
+/** The envelope's documented fields; `Envelope` itself is loose (index signature) and Omit on it loses them. */
+type EnvelopeHead = Pick<Envelope, "id" | "created" | "organizationId" | "experienceId">;
+
 /** An envelope whose `data` has been parsed against its type's schema. */
 export type TypedEvent<T extends EventType = EventType> = {
-  [K in T]: Omit<Envelope, "type" | "data"> & { type: K; data: EventData<K> };
+  [K in T]: EnvelopeHead & { type: K; data: EventData<K> };
 }[T];
 
 export const eventTypes = Object.keys(eventCatalogue) as EventType[];

@@ -23,6 +23,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE TABLE consumers (
       id                   text PRIMARY KEY,
       email                text,
+      -- The time of the fact that set the email: the latest fact wins, whatever the arrival order.
+      email_observed_at    timestamptz,
       external_customer_id text,
       auth_method          text,
       authenticated_at     timestamptz,
@@ -173,6 +175,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       error       text NOT NULL,
       failed_at   timestamptz NOT NULL DEFAULT now(),
       retry_count integer NOT NULL DEFAULT 0,
+      redriven_at timestamptz,
       resolved_at timestamptz
     );
     CREATE INDEX webhook_dead_letters_open_idx ON webhook_dead_letters (failed_at) WHERE resolved_at IS NULL;

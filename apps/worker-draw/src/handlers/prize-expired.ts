@@ -1,0 +1,11 @@
+import type { EventHandler } from "@fanfare-relay/worker/handler";
+import { drawWinnerEmailKey, mergeWinners } from "../draw-winners.ts";
+
+export const prizeExpired: EventHandler<"draw.prize_expired"> = async (context) => {
+  const { tx, event } = context;
+  const { drawId, experienceId, consumerId, expiresAt } = event.data;
+  // Only the instant is a new fact; a claim seen before or after still wins (derived status).
+  await mergeWinners(tx, drawId, experienceId, [{ consumerId, expiredAt: expiresAt }], "none");
+  await context.cancelEmail(drawWinnerEmailKey(drawId, consumerId));
+  await context.recordAnalytics("prize_expired", { drawId, experienceId, consumerId });
+};

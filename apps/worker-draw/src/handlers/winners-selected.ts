@@ -1,0 +1,56 @@
+import type { EventHandler } from "@fanfare-relay/worker/handler";
+import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
+import { drawWinnerEmailKey, mergeWinners } from "../draw-winners.ts";
+import { drawWinnerEmail } from "../emails/draw-winner.ts";
+
+interface Winner {
+  consumerId: string;
+  position: number;
+  claimToken: string;
+  claimDeadline: string;
+}
+
+/** One winner per consumer (best position): a repeated consumer would hit its row twice. */
+function uniqueWinners(winners: readonly Winner[]): Winner[] {
+  const byConsumer = new Map<string, Winner>();
+  for (const winner of winners) {
+    const seen = byConsumer.get(winner.consumerId);
+    if (seen === undefined || winner.position < seen.position) {
+      byConsumer.set(winner.consumerId, winner);
+    }
+  }
+  return [...byConsumer.values()];
+}
+
+export const winnersSelected: EventHandler<"draw.winners_selected"> = async (context) => {
+  const { tx, event, links } = context;
+  const { drawId, experienceId, totalEntries } = event.data;
+  const winners = uniqueWinners(event.data.winners);
+  const states = await mergeWinners(tx, drawId, experienceId, winners, "selection");
+  await context.recordAnalytics("draw_completed", {
+    drawId,
+    winnerCount: winners.length,
+    totalEntries,
+  });
+
+  const statusOf = new Map(states.map((state) => [state.consumer_id, state.status]));
+  const now = Date.now();
+  for (const winner of winners) {
+    // No mail for a prize already claimed or expired (reported before the selection), nor for a
+    // deadline already past (a late retry): the claim link would no longer work.
+    if (statusOf.get(winner.consumerId) !== "pending_claim") continue;
+    if (new Date(winner.claimDeadline).getTime() <= now) continue;
+    const to = await findConsumerEmail(tx, winner.consumerId);
+    if (to === undefined) continue;
+    await context.queueEmail(
+      drawWinnerEmail({
+        key: drawWinnerEmailKey(drawId, winner.consumerId),
+        to,
+        shopUrl: links.shopUrl,
+        drawId,
+        claimToken: winner.claimToken,
+        claimDeadline: winner.claimDeadline,
+      }),
+    );
+  }
+};

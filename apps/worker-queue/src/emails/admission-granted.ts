@@ -1,0 +1,33 @@
+import type { EmailDraft } from "@fanfare-relay/worker/handler";
+import { escapeHtml, formatInstant, shopLink } from "@fanfare-relay/worker/html";
+
+export interface AdmissionGrantedEmail {
+  key: string;
+  to: string;
+  shopUrl: string;
+  token: string;
+  expiresAt: string;
+}
+
+export function admissionGrantedEmail(input: AdmissionGrantedEmail): EmailDraft {
+  const checkoutUrl = shopLink(input.shopUrl, "checkout", { token: input.token });
+  const expires = formatInstant(input.expiresAt);
+  return {
+    key: input.key,
+    to: input.to,
+    template: "admission-granted",
+    subject: "You're in! Complete your purchase",
+    text: [
+      "You're in! It's your turn to shop.",
+      "",
+      `Complete your purchase here: ${checkoutUrl}`,
+      "",
+      `Your spot is held until ${expires}. After that it goes to the next person in line.`,
+    ].join("\n"),
+    html: [
+      "<p>You're in! It's your turn to shop.</p>",
+      `<p><a href="${escapeHtml(checkoutUrl)}">Complete your purchase</a></p>`,
+      `<p>Your spot is held until <strong>${escapeHtml(expires)}</strong>. After that it goes to the next person in line.</p>`,
+    ].join("\n"),
+  };
+}

@@ -1,0 +1,148 @@
+import { familyQueueNames } from "@fanfare-relay/events/families";
+import { EventProducer } from "@fanfare-relay/queues/producer";
+import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
+import { freePort } from "@fanfare-relay/testing/free-port";
+import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { deleteKeys, testRedisUrl, uniquePrefix } from "@fanfare-relay/testing/redis";
+import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
+import { spawnApp, waitUntil } from "@fanfare-relay/testing/spawn-app";
+import { inMinutes, sampleEvent } from "@fanfare-relay/worker/testing/harness";
+import type { Redis } from "ioredis";
+import { sql } from "kysely";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const appDir = fileURLToPath(new URL("..", import.meta.url));
+
+let database: TestDatabase;
+let smtp: SmtpCatcher;
+let redis: Redis;
+let producer: EventProducer;
+const prefix = uniquePrefix("worker-proc");
+
+beforeAll(async () => {
+  database = await createTestDatabase("proc");
+  smtp = await startSmtpCatcher();
+  redis = createProducerConnection(testRedisUrl);
+  producer = new EventProducer({ connection: redis, prefix });
+  await producer.waitUntilReady();
+});
+afterAll(async () => {
+  await producer.close();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+  await smtp.stop();
+  await database.drop();
+});
+
+function startWorker(port: number) {
+  return spawnApp(appDir, {
+    DATABASE_URL: database.url,
+    REDIS_URL: testRedisUrl,
+    REDIS_PREFIX: prefix,
+    SMTP_URL: smtp.url,
+    MAIL_FROM: "Shop <no-reply@shop.test>",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    // A killed worker's job is taken over within seconds instead of the default 30 s.
+    JOB_LOCK_DURATION_MS: "2000",
+    STALLED_INTERVAL_MS: "1000",
+    LOG_LEVEL: "info",
+  });
+}
+
+/** Holds an exclusive lock on `admissions` so a job blocks mid-transaction. */
+async function lockAdmissions() {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  await client.query("BEGIN");
+  await client.query("LOCK TABLE admissions IN ACCESS EXCLUSIVE MODE");
+  return {
+    release: async () => {
+      await client.query("ROLLBACK");
+      await client.end();
+    },
+  };
+}
+
+async function jobBlockedOnLock(): Promise<boolean> {
+  const result = await sql<{ waiting: number }>`
+    SELECT count(*)::int AS waiting FROM pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(database.db);
+  return (result.rows[0]?.waiting ?? 0) > 0;
+}
+
+async function jobState(jobId: string) {
+  const queue = producer.queues.get(familyQueueNames.queue);
+  return (await queue?.getJob(jobId))?.getState();
+}
+
+describe("the worker process", () => {
+  it("refuses to start on bad configuration, naming the variable, without a stack trace", async () => {
+    const proc = spawnApp(appDir, { SMTP_URL: "mail.example.com", WORKER_CONCURRENCY: "0" });
+    const [code] = (await once(proc.child, "exit")) as [number];
+    expect(code).toBe(1);
+    expect(proc.output()).toContain("SMTP_URL");
+    expect(proc.output()).toContain("WORKER_CONCURRENCY");
+    expect(proc.output()).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it("killed with SIGKILL mid-job: another worker completes the job later, with one effect and one email; SIGTERM lets a job in flight finish", async () => {
+    await database.db
+      .insertInto("consumers")
+      .values({ id: "con_k", email: "k@example.com" })
+      .execute();
+    const port = await freePort();
+    const first = startWorker(port);
+    await first.waitFor("worker-queue ready");
+    const health = await fetch(`http://127.0.0.1:${String(port)}/healthz`);
+    expect(health.status).toBe(200);
+
+    const lock = await lockAdmissions();
+    const event = sampleEvent("queue.consumer_admitted", {
+      consumerId: "con_k",
+      experienceId: "exp_k",
+      admissionToken: "adm_tok_k",
+      expiresAt: inMinutes(30),
+    });
+    const { jobId } = await producer.enqueue(event);
+    await waitUntil(jobBlockedOnLock);
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
+    await lock.release();
+
+    const second = startWorker(await freePort());
+    await second.waitFor("worker-queue ready");
+    await waitUntil(async () => (await jobState(jobId)) === "completed", 15_000);
+
+    const admissions = await database.db.selectFrom("admissions").selectAll().execute();
+    expect(admissions).toHaveLength(1);
+    expect(admissions[0]).toMatchObject({ status: "active", token: "adm_tok_k" });
+    const claim = await database.db
+      .selectFrom("webhook_events")
+      .select(["status", "attempts"])
+      .where("event_id", "=", event.id)
+      .executeTakeFirstOrThrow();
+    // The killed attempt's transaction was rolled back with its connection.
+    expect(claim).toEqual({ status: "completed", attempts: 1 });
+    await smtp.waitForMails(1);
+    expect(smtp.mails).toHaveLength(1);
+    expect(smtp.mails[0]?.text).toContain("adm_tok_k");
+
+    // Graceful stop: the job blocked in flight finishes before the process exits 0.
+    const secondLock = await lockAdmissions();
+    const next = sampleEvent("queue.consumer_admitted", { consumerId: "con_term" });
+    const { jobId: nextJob } = await producer.enqueue(next);
+    await waitUntil(jobBlockedOnLock);
+    second.child.kill("SIGTERM");
+    await second.waitFor("shutting down");
+    expect(second.child.exitCode).toBeNull();
+    await secondLock.release();
+    const [code] = (await once(second.child, "exit")) as [number];
+    expect(code).toBe(0);
+    expect(await jobState(nextJob)).toBe("completed");
+    expect(second.output()).not.toContain("k@example.com");
+  }, 40_000);
+});

@@ -1,0 +1,44 @@
+import { connect } from "@fanfare-relay/db/connect";
+import { migrateToLatest } from "@fanfare-relay/db/migrate";
+import type { Database } from "@fanfare-relay/db/schema";
+import type { Kysely } from "kysely";
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+
+/** The PostgreSQL the suite runs against; each test file gets a database of its own on it. */
+export const testDatabaseAdminUrl =
+  process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface TestDatabase {
+  url: string;
+  db: Kysely<Database>;
+  drop(): Promise<void>;
+}
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: testDatabaseAdminUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a throw-away database, migrated to the latest schema. */
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const name = `fanfare_test_${label.replace(/\W/g, "_")}_${randomUUID().replaceAll("-", "").slice(0, 10)}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(testDatabaseAdminUrl);
+  url.pathname = `/${name}`;
+  const db = connect({ connectionString: url.toString(), max: 20 });
+  await migrateToLatest(db);
+  return {
+    url: url.toString(),
+    db,
+    async drop() {
+      await db.destroy();
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}

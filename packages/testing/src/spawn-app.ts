@@ -1,0 +1,48 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+
+export interface RunningApp {
+  child: ChildProcessWithoutNullStreams;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output: () => string;
+  /** Resolves once the output contains `text`. */
+  waitFor: (text: string) => Promise<void>;
+}
+
+/** Runs an app's `src/main.ts` as its own process, as `pnpm start` would, with only `env`. */
+export function spawnApp(appDir: string, env: Record<string, string>): RunningApp {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: appDir,
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+  let output = "";
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of waiters.filter((w) => output.includes(w.text))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  return {
+    child,
+    output: () => output,
+    waitFor: (text) =>
+      output.includes(text)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ text, resolve })),
+  };
+}
+
+/** Polls `condition` until it holds; for states only observable by asking (Redis, PostgreSQL). */
+export async function waitUntil(
+  condition: () => Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

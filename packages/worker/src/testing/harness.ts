@@ -1,0 +1,155 @@
+import type { Database } from "@fanfare-relay/db/schema";
+import { fixtureEvents } from "@fanfare-relay/events/fixtures";
+import type { Envelope } from "@fanfare-relay/events/envelope";
+import { familyQueueNames, type Family } from "@fanfare-relay/events/families";
+import type { EventType } from "@fanfare-relay/events/catalogue";
+import { createLogger, type Logger } from "@fanfare-relay/logging/logger";
+import { EventProducer } from "@fanfare-relay/queues/producer";
+import {
+  createProducerConnection,
+  createWorkerConnection,
+} from "@fanfare-relay/queues/redis-connection";
+import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { deleteKeys, testRedisUrl, uniquePrefix } from "@fanfare-relay/testing/redis";
+import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
+import type { Job } from "bullmq";
+import type { Kysely } from "kysely";
+import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import { createWorker, type FamilyWorker, type WorkerDeps } from "../create-worker.ts";
+import type { HandlerMap } from "../handler.ts";
+import { createMailer, type Mailer } from "../mailer.ts";
+
+export type HarnessOverrides<F extends Family> = Partial<
+  Omit<WorkerDeps<F>, "family" | "handlers" | "db" | "connection" | "prefix" | "mailer">
+>;
+
+export interface WorkerHarness {
+  db: Kysely<Database>;
+  smtp: SmtpCatcher;
+  producer: EventProducer;
+  worker: FamilyWorker;
+  prefix: string;
+  /** Lines the worker logged, parsed. */
+  logs: Record<string, unknown>[];
+  /** Enqueues like the ingest does and resolves when the job is completed or finally failed. */
+  deliver(event: Envelope): Promise<Job>;
+  /** Resolves when the job with this id is completed or has failed for good. */
+  settled(jobId: string): Promise<Job>;
+  close(): Promise<void>;
+}
+
+/** Milliseconds-long retry schedule (1 min → 3 ms … 8 h → 1.44 s) for tests. */
+export const TEST_TIME_SCALE = 0.00005;
+
+/** A worker with real PostgreSQL, Redis and SMTP, as its app would run it, on fast timings. */
+export async function createWorkerHarness<F extends Family>(
+  family: F,
+  handlers: HandlerMap<F>,
+  overrides: HarnessOverrides<F> = {},
+): Promise<WorkerHarness> {
+  const database: TestDatabase = await createTestDatabase(family);
+  const smtp = await startSmtpCatcher();
+  const prefix = uniquePrefix(`worker-${family}`);
+  const producerConnection = createProducerConnection(testRedisUrl);
+  const connection = createWorkerConnection(testRedisUrl);
+  const producer = new EventProducer({ connection: producerConnection, prefix });
+  await producer.waitUntilReady();
+  const mailer: Mailer = createMailer({ smtpUrl: smtp.url, from: "Shop <no-reply@shop.test>" });
+  const logs: Record<string, unknown>[] = [];
+  const logger: Logger = createLogger(
+    `worker-${family}`,
+    "debug",
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString().split("\n")) {
+          if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+        }
+        callback();
+      },
+    }),
+  );
+  const worker = createWorker({
+    family,
+    handlers,
+    db: database.db,
+    connection,
+    prefix,
+    mailer,
+    logger,
+    concurrency: 8,
+    retryTimeScale: TEST_TIME_SCALE,
+    messageIdDomain: "shop.test",
+    shopUrl: "https://shop.test",
+    redriveIntervalMs: 0,
+    ...overrides,
+  });
+
+  const queue = producer.queues.get(familyQueueNames[family]);
+  if (queue === undefined) throw new Error(`no queue for ${family}`);
+  const waiting = new Map<string, ((job: Job) => void)[]>();
+  // Woken by the worker's events, decided by the job's state in Redis: a failed attempt that
+  // will be retried is "delayed", not "failed".
+  const check = async (jobId: string | undefined) => {
+    if (jobId === undefined || !waiting.has(jobId)) return;
+    const job = await queue.getJob(jobId);
+    const state = await job?.getState();
+    if (job === undefined || (state !== "completed" && state !== "failed")) return;
+    for (const resolve of waiting.get(jobId) ?? []) resolve(job);
+    waiting.delete(jobId);
+  };
+  worker.worker.on("completed", (job) => void check(job.id));
+  worker.worker.on("failed", (job) => void check(job?.id));
+  worker.start();
+
+  const settled = (jobId: string) =>
+    new Promise<Job>((resolve) => {
+      waiting.set(jobId, [...(waiting.get(jobId) ?? []), resolve]);
+      // It may have finished before we started listening.
+      void check(jobId);
+    });
+
+  return {
+    db: database.db,
+    smtp,
+    producer,
+    worker,
+    prefix,
+    logs,
+    async deliver(event) {
+      const result = await producer.enqueue(event);
+      return settled(result.jobId);
+    },
+    settled,
+    async close() {
+      await worker.close();
+      await producer.close();
+      mailer.close();
+      await smtp.stop();
+      await deleteKeys(producerConnection, prefix);
+      await producerConnection.quit();
+      await connection.quit();
+      await database.drop();
+    },
+  };
+}
+
+/** The fixture of a type as a template: a fresh id, `created` now, and data overrides. */
+export function sampleEvent(
+  type: EventType,
+  data: Record<string, unknown> = {},
+  envelope: Partial<Envelope> = {},
+): Envelope {
+  const fixture = fixtureEvents.find((event) => event.type === type);
+  if (fixture === undefined) throw new Error(`no fixture for ${type}`);
+  return {
+    ...fixture,
+    id: `evt_${randomUUID()}`,
+    created: Math.floor(Date.now() / 1000),
+    ...envelope,
+    data: { ...fixture.data, ...data },
+  };
+}
+
+/** An ISO instant `minutes` from now (negative for the past). */
+export const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
