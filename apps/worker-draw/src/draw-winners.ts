@@ -1,5 +1,6 @@
 import type { Database, DrawWinnerStatus } from "@fanfare-relay/db/schema";
 import { sql, type Transaction } from "kysely";
+import { emailKey } from "@fanfare-relay/worker/email-key";
 
 /** What one event knows about one winner; every other column is left as it is. */
 export interface WinnerFacts {
@@ -87,4 +88,4 @@ export async function mergeWinners(
 }
 
 export const drawWinnerEmailKey = (drawId: string, consumerId: string) =>
-  `draw-winner:${drawId}:${consumerId}`;
+  emailKey("draw-winner", drawId, consumerId);

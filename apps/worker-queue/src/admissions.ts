@@ -1,5 +1,6 @@
 import type { AdmissionStatus, Database } from "@fanfare-relay/db/schema";
 import { sql, type Transaction } from "kysely";
+import { emailKey } from "@fanfare-relay/worker/email-key";
 
 export interface AdmissionFacts {
   distributionId?: string | undefined;
@@ -74,4 +75,4 @@ export async function mergeAdmission(
 }
 
 export const admissionEmailKey = (experienceId: string, consumerId: string) =>
-  `admission-granted:${experienceId}:${consumerId}`;
+  emailKey("admission-granted", experienceId, consumerId);

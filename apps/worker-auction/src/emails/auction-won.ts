@@ -1,0 +1,43 @@
+import type { EmailDraft } from "@fanfare-relay/worker/handler";
+import { escapeHtml, shopLink } from "@fanfare-relay/worker/html";
+import { formatMoney } from "@fanfare-relay/worker/money";
+
+export interface AuctionWonEmail {
+  key: string;
+  to: string;
+  shopUrl: string;
+  auctionId: string;
+  /** Minor units; unknown when the end event carried no amount. */
+  finalBid: number | null;
+  currency: string | null;
+}
+
+export function auctionWonEmail(input: AuctionWonEmail): EmailDraft {
+  const checkoutUrl = shopLink(
+    input.shopUrl,
+    `auctions/${encodeURIComponent(input.auctionId)}/checkout`,
+  );
+  const finalBid =
+    input.finalBid === null || input.currency === null
+      ? undefined
+      : formatMoney(input.finalBid, input.currency);
+  return {
+    key: input.key,
+    to: input.to,
+    template: "auction-won",
+    subject: "You won the auction!",
+    text: [
+      finalBid === undefined
+        ? "Congratulations, you won the auction!"
+        : `Congratulations, you won the auction with a bid of ${finalBid}!`,
+      "",
+      `Complete your purchase here: ${checkoutUrl}`,
+    ].join("\n"),
+    html: [
+      finalBid === undefined
+        ? "<p>Congratulations, you won the auction!</p>"
+        : `<p>Congratulations, you won the auction with a bid of <strong>${escapeHtml(finalBid)}</strong>!</p>`,
+      `<p><a href="${escapeHtml(checkoutUrl)}">Complete your purchase</a></p>`,
+    ].join("\n"),
+  };
+}
