@@ -50,8 +50,16 @@ function prefixed(name, color, stream, out) {
 const { file, values } = loadDotEnv();
 const env = { ...values, ...process.env };
 const children = [];
+const helpers = [];
+// Whatever happens to this script, nothing it started outlives it.
+process.on("exit", () => {
+  for (const child of [...children, ...helpers, localRedis]) {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+});
 let localRedis;
 let localPglite;
+let localMail;
 
 if (!(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))) {
   const url = new URL(env.REDIS_URL ?? "redis://127.0.0.1:6379");
@@ -97,7 +105,9 @@ function runScript(name, color, cwd, script, scriptEnv, readyText) {
     cwd: `${root}${cwd}`,
     env: scriptEnv,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  helpers.push(child);
   prefixed(name, color, child.stdout, process.stdout);
   prefixed(name, color, child.stderr, process.stderr);
   if (readyText === undefined) return { child, ready: Promise.resolve("") };
@@ -143,16 +153,45 @@ if (database === undefined || database === "") {
   }
 }
 
+let smtpUrl = env.SMTP_URL;
+if (smtpUrl === undefined || smtpUrl === "") {
+  smtpUrl = "smtp://127.0.0.1:1025";
+  // Nothing configured: use a catcher already listening there (e.g. Mailpit), or start ours.
+  if (!(await reachable(smtpUrl))) {
+    const mail = runScript(
+      "mail",
+      35,
+      "packages/testing",
+      "src/bin/mail-catcher.ts",
+      { ...env, MAIL_CATCHER_DIR: env.MAIL_CATCHER_DIR ?? `${root}.data/mail` },
+      "mail catcher listening on",
+    );
+    localMail = mail.child;
+    try {
+      await mail.ready;
+    } catch (error) {
+      console.error(String(error));
+      localPglite?.kill("SIGTERM");
+      localRedis?.kill("SIGTERM");
+      process.exit(1);
+    }
+  }
+}
+
 for (const app of apps) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: `${root}${app.dir}`,
     env: {
       ...env,
       DATABASE_URL: database,
+      SMTP_URL: smtpUrl,
       SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
       ...app.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Own process groups: Ctrl-C reaches only this script, which stops each app exactly once
+    // (a second signal would make an app skip its graceful shutdown).
+    detached: true,
   });
   prefixed(app.name, app.color, child.stdout, process.stdout);
   prefixed(app.name, app.color, child.stderr, process.stderr);
@@ -175,6 +214,7 @@ console.log(
       .filter((app) => app.env)
       .map((app) => `${app.name} http://localhost:${app.env.PORT}/healthz`)
       .join("\n            ")}\n` +
+    `  mail      ${localMail ? `local catcher at ${smtpUrl}, saved as .eml under .data/mail` : smtpUrl}\n` +
     `  database  ${localPglite ? `PGlite (${env.PGLITE_DATA_DIR ?? ".data/pglite"}) at ${database}` : "DATABASE_URL"}\n` +
     `Press Ctrl-C to stop.\n`,
 );
@@ -190,7 +230,10 @@ function stop(code = 0) {
     child.once("exit", next);
     child.kill("SIGTERM");
   };
-  const done = () => stopChild(localPglite, () => stopChild(localRedis, () => process.exit(code)));
+  const done = () =>
+    stopChild(localPglite, () =>
+      stopChild(localMail, () => stopChild(localRedis, () => process.exit(code))),
+    );
   const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
   let left = alive.length;
   if (left === 0) return done();

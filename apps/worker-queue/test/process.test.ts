@@ -29,7 +29,10 @@ beforeAll(async () => {
   producer = new EventProducer({ connection: redis, prefix });
   await producer.waitUntilReady();
 });
+const spawned: ReturnType<typeof spawnApp>[] = [];
 afterAll(async () => {
+  // A failed assertion must not leave a worker running.
+  for (const proc of spawned) if (proc.child.exitCode === null) proc.child.kill("SIGKILL");
   await producer.close();
   await deleteKeys(redis, prefix);
   await redis.quit();
@@ -38,7 +41,7 @@ afterAll(async () => {
 });
 
 function startWorker(port: number) {
-  return spawnApp(appDir, {
+  const proc = spawnApp(appDir, {
     DATABASE_URL: database.url,
     REDIS_URL: testRedisUrl,
     REDIS_PREFIX: prefix,
@@ -51,6 +54,8 @@ function startWorker(port: number) {
     STALLED_INTERVAL_MS: "1000",
     LOG_LEVEL: "info",
   });
+  spawned.push(proc);
+  return proc;
 }
 
 /** Holds an exclusive lock on `admissions` so a job blocks mid-transaction. */

@@ -4,6 +4,8 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 
 export interface CaughtMail {
+  /** The message as received (RFC 5322), e.g. to save as an .eml file. */
+  raw: Buffer;
   messageId: string | undefined;
   to: string[];
   from: string | undefined;
@@ -24,13 +26,23 @@ export interface SmtpCatcher {
   start(): Promise<void>;
 }
 
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
 function addresses(mail: ParsedMail): string[] {
   const to = mail.to === undefined ? [] : Array.isArray(mail.to) ? mail.to : [mail.to];
   return to.flatMap((entry) => entry.value.map((address) => address.address ?? ""));
 }
 
 /** A real SMTP server in the test process that keeps what it receives. */
-export async function startSmtpCatcher(port = 0): Promise<SmtpCatcher> {
+export async function startSmtpCatcher(
+  port = 0,
+  onMail?: (mail: CaughtMail) => void,
+  host = "127.0.0.1",
+): Promise<SmtpCatcher> {
   const mails: CaughtMail[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   let server: SMTPServer | undefined;
@@ -53,17 +65,21 @@ export async function startSmtpCatcher(port = 0): Promise<SmtpCatcher> {
       // Stopping cuts pooled client connections quickly, as a crashed server would.
       closeTimeout: 200,
       onData(stream, _session, callback) {
-        simpleParser(stream)
-          .then((mail) => {
-            mails.push({
+        readAll(stream)
+          .then(async (raw) => ({ raw, mail: await simpleParser(raw) }))
+          .then(({ raw, mail }) => {
+            const caught: CaughtMail = {
+              raw,
               messageId: mail.messageId,
               to: addresses(mail),
               from: mail.from?.text,
               subject: mail.subject,
               text: mail.text,
               html: typeof mail.html === "string" ? mail.html : undefined,
-            });
+            };
+            mails.push(caught);
             notify();
+            onMail?.(caught);
             callback();
           })
           .catch((error: unknown) => {
@@ -71,7 +87,7 @@ export async function startSmtpCatcher(port = 0): Promise<SmtpCatcher> {
           });
       },
     });
-    server.listen(boundPort, "127.0.0.1");
+    server.listen(boundPort, host);
     await once(server.server, "listening");
     boundPort = (server.server.address() as AddressInfo).port;
   }
