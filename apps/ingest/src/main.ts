@@ -1,10 +1,11 @@
+import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { createLogger } from "@fanfare-relay/logging/logger";
 import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import closeWithGrace from "close-with-grace";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadEnv } from "./env.ts";
-import { createLogger } from "@fanfare-relay/logging/logger";
 
 function readEnv() {
   try {
@@ -20,16 +21,7 @@ const env = readEnv();
 const logger = createLogger("ingest", env.LOG_LEVEL);
 
 const redis = createProducerConnection(env.REDIS_URL);
-let redisErrorLogged = false;
-redis.on("error", (error) => {
-  // ioredis repeats the same error on every reconnect attempt; one line per outage is enough.
-  if (!redisErrorLogged) logger.error({ err: error }, "redis connection error");
-  redisErrorLogged = true;
-});
-redis.on("ready", () => {
-  if (redisErrorLogged) logger.info("redis connection restored");
-  redisErrorLogged = false;
-});
+logConnectionOutages(redis, logger, "redis");
 
 const producer = new EventProducer({
   connection: redis,

@@ -10,6 +10,7 @@ import type { Envelope } from "@fanfare-relay/events/envelope";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auctionHandlers } from "../src/handlers.ts";
+import { permutations } from "@fanfare-relay/testing/permutations";
 
 let h: WorkerHarness;
 let mailer: Mailer;
@@ -28,16 +29,6 @@ afterAll(async () => {
   mailer.close();
   await h.close();
 });
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, index) =>
-    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [
-      item,
-      ...rest,
-    ]),
-  );
-}
 
 async function mapConcurrently<T, R>(
   items: readonly T[],

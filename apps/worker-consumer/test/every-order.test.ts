@@ -3,6 +3,7 @@ import { createWorkerHarness, type WorkerHarness } from "@fanfare-relay/worker/t
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consumerHandlers } from "../src/handlers.ts";
 import { at, authenticated, consumerFacts, linked, outboxCount } from "./consumer-fixtures.ts";
+import { permutations } from "@fanfare-relay/testing/permutations";
 
 let h: WorkerHarness;
 beforeAll(async () => {
@@ -11,16 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, index) =>
-    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [
-      item,
-      ...rest,
-    ]),
-  );
-}
 
 /**
  * Delivers every order of a lifecycle, each to a consumer of its own (orders run side by side,

@@ -15,6 +15,7 @@ import {
   prizeExpired,
   winnersSelected,
 } from "./support.ts";
+import { permutations } from "@fanfare-relay/testing/permutations";
 
 let h: WorkerHarness;
 beforeAll(async () => {
@@ -23,16 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, index) =>
-    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [
-      item,
-      ...rest,
-    ]),
-  );
-}
 
 describe("a winner's lifecycle in every order", () => {
   type Step = "selected" | "claimed" | "expired";

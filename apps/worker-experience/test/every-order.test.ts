@@ -4,7 +4,8 @@ import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-ev
 import { createWorkerHarness, type WorkerHarness } from "@fanfare-relay/worker/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { experienceHandlers } from "../src/handlers.ts";
-import { experienceEvent, experienceFacts, permutations } from "./experience-helpers.ts";
+import { permutations } from "@fanfare-relay/testing/permutations";
+import { experienceEvent, experienceFacts } from "./experience-helpers.ts";
 
 let h: WorkerHarness;
 beforeAll(async () => {

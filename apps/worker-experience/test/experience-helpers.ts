@@ -30,13 +30,3 @@ export async function experienceFacts(db: Kysely<Database>, experienceId: string
 export async function analyticsOf(db: Kysely<Database>, eventId: string) {
   return db.selectFrom("analytics_events").selectAll().where("event_id", "=", eventId).execute();
 }
-
-export function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, index) =>
-    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [
-      item,
-      ...rest,
-    ]),
-  );
-}

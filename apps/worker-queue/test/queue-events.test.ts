@@ -7,6 +7,7 @@ import {
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueHandlers } from "../src/handlers.ts";
+import { permutations } from "@fanfare-relay/testing/permutations";
 
 let h: WorkerHarness;
 beforeAll(async () => {
@@ -51,16 +52,6 @@ describe("queue.consumer_admitted", () => {
     expect(mail?.text).toContain(expiresAt.slice(0, 16).replace("T", " "));
   });
 });
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, index) =>
-    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [
-      item,
-      ...rest,
-    ]),
-  );
-}
 
 async function admissionOf(consumerId: string) {
   const row = await h.db

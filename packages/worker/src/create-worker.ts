@@ -107,10 +107,20 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     shopUrl: deps.shopUrl,
   };
 
-  async function onFailure(job: Job, event: TypedEvent | undefined, error: unknown) {
+  // Failures the processor saw; any other failure (BullMQ failing a job that stalled too often)
+  // is handled from the worker's "failed" event.
+  const seen = new WeakSet<object>();
+
+  async function onFailure(
+    job: Job,
+    event: TypedEvent | undefined,
+    error: unknown,
+    forceFinal = false,
+  ) {
     const message = errorMessage(error);
     const attempt = job.attemptsMade + 1;
-    const final = error instanceof PermanentEventError || attempt >= (job.opts.attempts ?? 1);
+    const final =
+      forceFinal || error instanceof PermanentEventError || attempt >= (job.opts.attempts ?? 1);
     const labels = { queue: queueName, type: job.name };
     metrics.jobs.inc({ ...labels, outcome: final ? "dead" : "failed" });
     const log = { eventId: event?.id ?? eventIdForJob(job.id ?? ""), type: job.name, attempt };
@@ -182,8 +192,10 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       return { outcome, emailsSent: report.sent.length };
     } catch (error) {
       await onFailure(job, event, error);
-      if (error instanceof PermanentEventError) throw new UnrecoverableError(error.message);
-      throw error;
+      const thrown =
+        error instanceof PermanentEventError ? new UnrecoverableError(error.message) : error;
+      if (typeof thrown === "object" && thrown !== null) seen.add(thrown);
+      throw thrown;
     } finally {
       stopTimer();
     }
@@ -205,6 +217,11 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   });
   worker.on("error", (error) => {
     logger.error({ err: error }, "worker error");
+  });
+  worker.on("failed", (job, error) => {
+    if (job === undefined || seen.has(error)) return;
+    // Moved to failed by BullMQ itself (e.g. stalled more than maxStalledCount times): final.
+    void onFailure(job, undefined, error, true);
   });
 
   const queue = new Queue(queueName, { connection, prefix });

@@ -2,6 +2,7 @@ import { connect } from "@fanfare-relay/db/connect";
 import { migrateToLatest } from "@fanfare-relay/db/migrate";
 import { startPgliteHost } from "@fanfare-relay/db/pglite-host";
 import type { Family } from "@fanfare-relay/events/families";
+import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { createWorkerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
 import closeWithGrace from "close-with-grace";
@@ -42,15 +43,7 @@ export async function runWorkerApp<F extends Family>({
   if (env.MIGRATE_ON_START || pglite !== undefined) await migrateToLatest(db);
 
   const connection = createWorkerConnection(env.REDIS_URL);
-  let redisErrorLogged = false;
-  connection.on("error", (error) => {
-    if (!redisErrorLogged) logger.error({ err: error }, "redis connection error");
-    redisErrorLogged = true;
-  });
-  connection.on("ready", () => {
-    if (redisErrorLogged) logger.info("redis connection restored");
-    redisErrorLogged = false;
-  });
+  logConnectionOutages(connection, logger, "redis");
 
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM });
   const worker = createWorker({
