@@ -9,7 +9,11 @@ import { spawnApp, waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { inMinutes, sampleEvent } from "@fanfare-relay/worker/testing/harness";
 import type { Redis } from "ioredis";
 import { sql } from "kysely";
+import { startPgliteHost } from "@fanfare-relay/db/pglite-host";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -149,5 +153,45 @@ describe("the worker process", () => {
     expect(code).toBe(0);
     expect(await jobState(nextJob)).toBe("completed");
     expect(second.output()).not.toContain("k@example.com");
+  }, 40_000);
+
+  it("without DATABASE_URL keeps its rows in embedded PostgreSQL (PGlite) under PGLITE_DATA_DIR", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "fanfare-pglite-"));
+    try {
+      const port = await freePort();
+      const proc = spawnApp(appDir, {
+        PGLITE_DATA_DIR: dataDir,
+        REDIS_URL: testRedisUrl,
+        REDIS_PREFIX: prefix,
+        SMTP_URL: smtp.url,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+      });
+      spawned.push(proc);
+      await proc.waitFor("worker-queue ready");
+      expect(proc.output()).toContain("pglite");
+      const event = sampleEvent("queue.consumer_entered", { consumerId: "con_lite", position: 3 });
+      const { jobId } = await producer.enqueue(event);
+      await waitUntil(async () => (await jobState(jobId)) === "completed", 15_000);
+      const metrics = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+      expect(metrics).toMatch(
+        /fanfare_worker_jobs_total\{queue="fanfare-queue",type="queue.consumer_entered",outcome="applied"\} 1/,
+      );
+      proc.child.kill("SIGTERM");
+      expect((await once(proc.child, "exit"))[0]).toBe(0);
+
+      // The data folder holds the row after the process is gone.
+      const host = await startPgliteHost({ dataDir });
+      const client = new pg.Client({ connectionString: host.url });
+      await client.connect();
+      const { rows } = await client.query(
+        "SELECT position FROM queue_participants WHERE consumer_id = 'con_lite'",
+      );
+      await client.end();
+      await host.stop();
+      expect(rows).toEqual([{ position: 3 }]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   }, 40_000);
 });

@@ -74,7 +74,7 @@ export class EmailDeliveryError extends Error {
 
 export interface DeliveryReport {
   sent: { id: number; template: string }[];
-  failed: { id: number; template: string; error: Error }[];
+  failed: { id: number; error: Error }[];
 }
 
 /**
@@ -102,7 +102,7 @@ export async function deliverEventEmails(
       if (template !== undefined) report.sent.push({ id, template });
     } catch (error) {
       const cause = error instanceof Error ? error : new Error(String(error));
-      report.failed.push({ id, template: "unknown", error: cause });
+      report.failed.push({ id, error: cause });
       await db
         .updateTable("email_outbox")
         .set({ attempts: sql`attempts + 1`, last_error: cause.message.slice(0, 2000) })
