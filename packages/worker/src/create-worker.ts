@@ -171,8 +171,8 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     try {
       event = parseFamilyEvent(family, job.data);
       const outcome = await processEvent(processOptions, event);
-      // After the commit, never inside it: a slow SMTP server must not hold row locks, and a
-      // failed send must not undo the event.
+      // After the commit, never inside it: a slow SMTP server must not hold the event's domain
+      // rows locked, and a failed send must not undo the event.
       const report = await deliverEventEmails(db, mailer, event.id);
       for (const sent of report.sent) {
         metrics.emails.inc({ queue: queueName, template: sent.template, outcome: "sent" });
