@@ -49,6 +49,17 @@ function prefixed(name, color, stream, out) {
 
 const { file, values } = loadDotEnv();
 const env = { ...values, ...process.env };
+// Without configured credentials the dashboard runs as a local demo with known logins.
+const demoDashboard = !env.DASHBOARD_ADMIN_PASSWORD;
+apps.push({
+  name: "dashboard",
+  dir: "apps/dashboard",
+  color: 95,
+  env: {
+    PORT: env.DASHBOARD_PORT ?? "3001",
+    ...(demoDashboard && { DASHBOARD_DEMO: "true" }),
+  },
+});
 const children = [];
 const helpers = [];
 // Whatever happens to this script, nothing it started outlives it.
@@ -210,8 +221,9 @@ console.log(
     `  webhooks  POST http://localhost:${port}/webhooks/fanfare\n` +
     `  health    http://localhost:${port}/healthz  http://localhost:${port}/readyz\n` +
     `  metrics   http://localhost:${port}/metrics\n` +
+    `  dashboard http://localhost:${apps.at(-1).env.PORT}/  ${demoDashboard ? "(demo logins: admin / admin, read-only viewer / viewer)" : ""}\n` +
     `  workers   ${apps
-      .filter((app) => app.env)
+      .filter((app) => app.name.startsWith("worker-"))
       .map((app) => `${app.name} http://localhost:${app.env.PORT}/healthz`)
       .join("\n            ")}\n` +
     `  mail      ${localMail ? `local catcher at ${smtpUrl}, saved as .eml under .data/mail` : smtpUrl}\n` +

@@ -6,16 +6,27 @@ const migrations: Record<string, Migration> = {
   "0001-initial": initial,
 };
 
+const provider = { getMigrations: () => Promise.resolve(migrations) };
+
+/** The migrations this code knows, in order. */
+export const migrationNames: readonly string[] = Object.keys(migrations);
+
+/**
+ * The code's migrations the database has not run, in order. Read-only: a database never migrated
+ * (no migration table) has every migration pending, and nothing is created to find that out.
+ */
+export async function listPendingMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
+  const state = await new Migrator({ db, provider }).getMigrations();
+  return state.filter((migration) => migration.executedAt === undefined).map((m) => m.name);
+}
+
 export class MigrationError extends Error {
   override name = "MigrationError";
 }
 
 /** Brings the schema up to date; safe to run concurrently and repeatedly (kysely takes a lock). */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationResultSet> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: () => Promise.resolve(migrations) },
-  });
+  const migrator = new Migrator({ db, provider });
   const result = await migrator.migrateToLatest();
   if (result.error !== undefined) {
     const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";

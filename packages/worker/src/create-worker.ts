@@ -230,7 +230,15 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   });
 
   const redrive = async () => {
-    const count = await redriveDeadLetters({ db, queue, afterMs: redriveAfterMs, maxRedrives });
+    const count = await redriveDeadLetters({
+      db,
+      queue,
+      afterMs: redriveAfterMs,
+      maxRedrives,
+      onError: (error, eventId) => {
+        logger.error({ err: error, eventId }, "dead letter could not be re-driven");
+      },
+    });
     if (count > 0) {
       metrics.redriven.inc({ queue: queueName }, count);
       logger.info({ count, queue: queueName }, "dead letters re-driven");

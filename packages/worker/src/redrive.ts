@@ -1,8 +1,8 @@
 import type { Database } from "@fanfare-relay/db/schema";
-import { defaultJobOptions } from "@fanfare-relay/queues/job-options";
 import type { Queue } from "bullmq";
 import type { Kysely } from "kysely";
 import { claimDueDeadLetters } from "./dead-letters.ts";
+import { requeueDeadLetter } from "./requeue-dead-letter.ts";
 
 export interface RedriveOptions {
   db: Kysely<Database>;
@@ -11,19 +11,17 @@ export interface RedriveOptions {
   afterMs: number;
   maxRedrives: number;
   batchSize?: number;
+  onError?: (error: unknown, eventId: string) => void;
 }
 
-/**
- * Puts due dead letters back on their queue: the failed job itself when BullMQ still has it (so
- * the dashboard shows one job with its history), a new job with the same id when it was removed.
- * Returns how many were re-driven.
- */
+/** Puts due dead letters back on their queue (see requeueDeadLetter); returns how many. */
 export async function redriveDeadLetters({
   db,
   queue,
   afterMs,
   maxRedrives,
   batchSize = 50,
+  onError,
 }: RedriveOptions): Promise<number> {
   const due = await claimDueDeadLetters(db, {
     queueName: queue.name,
@@ -33,20 +31,13 @@ export async function redriveDeadLetters({
   });
   let redriven = 0;
   for (const letter of due) {
-    const job = await queue.getJob(letter.job_id);
-    if (job === undefined) {
-      await queue.add(letter.type, letter.payload, {
-        ...defaultJobOptions(),
-        jobId: letter.job_id,
-      });
-      redriven += 1;
-      continue;
-    }
-    const state = await job.getState();
-    // Waiting, delayed or active: someone already retried it; it resolves the letter on success.
-    if (state === "failed" || state === "completed") {
-      await job.retry(state);
-      redriven += 1;
+    try {
+      const outcome = await requeueDeadLetter(queue, letter);
+      // Waiting, delayed or active: someone already retried it; it resolves the letter on success.
+      if (outcome.action !== "untouched") redriven += 1;
+    } catch (error) {
+      // One letter's Redis trouble must not cost the rest of the batch their (counted) re-drive.
+      onError?.(error, letter.event_id);
     }
   }
   return redriven;

@@ -1,0 +1,142 @@
+import type { Database } from "@fanfare-relay/db/schema";
+import { allQueueNames } from "@fanfare-relay/events/families";
+import fastifyFormbody from "@fastify/formbody";
+import { Queue } from "bullmq";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import type { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import { authGuard } from "./auth/guard.ts";
+import { registerLoginLimiter } from "./auth/login-limiter.ts";
+import { deriveSessionKey, registerSession } from "./auth/session.ts";
+import { UserDirectory, type UserCredentials } from "./auth/users.ts";
+import { registerBoard } from "./board/board.ts";
+import { completedRetryGuard } from "./board/completed-retry-guard.ts";
+import { disabledActionsGuard } from "./board/disabled-actions-guard.ts";
+import { viewerFlags } from "./board/viewer-flags.ts";
+import type { TrustProxy } from "./env.ts";
+import { DashboardError, errorBody, errorStatus } from "./errors.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { loginRoutes } from "./routes/login.ts";
+import { securityHeaders } from "./security-headers.ts";
+
+export interface DashboardDeps {
+  /**
+   * A connection made with createProducerConnection: the board's queues, /healthz and the login
+   * limiter use it, and fail fast while Redis is away instead of hanging the UI. The caller closes it.
+   */
+  redis: Redis;
+  /** REDIS_PREFIX, the same as the ingest's and the workers'. */
+  prefix: string;
+  /** For the dead-letter view; undefined without DATABASE_URL. The caller destroys it. */
+  db?: Kysely<Database> | undefined;
+  users: readonly UserCredentials[];
+  sessionSecret: string;
+  sessionTtlSeconds?: number;
+  secureCookie?: boolean;
+  trustProxy?: TrustProxy;
+  loginMaxFailures?: number;
+  loginWindowMs?: number;
+  demo?: boolean;
+  /** A pino logger; omit for silence (tests). */
+  logger?: FastifyBaseLogger;
+}
+
+/** Fastify's own client errors (bad JSON, bad content type, …) keep their 4xx, with our shape. */
+function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof DashboardError) {
+    if (error.statusCode >= 500) request.log.error({ err: error.cause ?? error }, error.message);
+    if (error.code === "DASHBOARD_UNAVAILABLE") reply.header("retry-after", "5");
+    return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return reply.code(status).send(errorBody("DASHBOARD_BAD_REQUEST", error.message));
+  }
+  request.log.error({ err: error }, "request failed");
+  return reply
+    .code(errorStatus.DASHBOARD_INTERNAL)
+    .send(errorBody("DASHBOARD_INTERNAL", "internal error"));
+}
+
+export async function buildApp(deps: DashboardDeps) {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    trustProxy: deps.trustProxy ?? false,
+    // The board polls every few seconds; the lines that matter (logins, actions) are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: "x-request-id",
+  });
+  app.decorateRequest("user", null);
+
+  const sessionKey = deriveSessionKey(deps.sessionSecret);
+  const users = new UserDirectory(deps.users, sessionKey);
+  const queues = new Map(
+    allQueueNames.map((name) => {
+      const queue = new Queue(name, { connection: deps.redis, prefix: deps.prefix });
+      queue.on("error", (error) => {
+        app.log.debug({ err: error, queue: name }, "queue error");
+      });
+      return [name, queue] as const;
+    }),
+  );
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(errorStatus.DASHBOARD_NOT_FOUND).send(errorBody("DASHBOARD_NOT_FOUND", "not found")),
+  );
+
+  // Registered (awaited) before the guard so that the session is decoded when the guard runs.
+  await registerSession(app, {
+    key: sessionKey,
+    secureCookie: deps.secureCookie ?? false,
+    ttlSeconds: deps.sessionTtlSeconds ?? 8 * 60 * 60,
+  });
+  await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+  const limiter = await registerLoginLimiter(app, {
+    redis: deps.redis,
+    prefix: deps.prefix,
+    maxFailures: deps.loginMaxFailures ?? 10,
+    windowMs: deps.loginWindowMs ?? 15 * 60_000,
+  });
+
+  securityHeaders(app);
+  app.addHook("onRequest", authGuard(users));
+  app.addHook("onRequest", completedRetryGuard(queues));
+  app.addHook("onRequest", disabledActionsGuard);
+  viewerFlags(app);
+  // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.user === null || request.method === "GET" || request.method === "HEAD") return;
+    const route = request.routeOptions.url;
+    if (!route?.startsWith("/api/")) return;
+    request.log.info(
+      {
+        user: request.user.username,
+        method: request.method,
+        route,
+        params: request.params,
+        status: reply.statusCode,
+      },
+      "dashboard action",
+    );
+  });
+
+  healthRoutes(app, { redis: deps.redis });
+  loginRoutes(app, { users, limiter });
+  deadLetterRoutes(app, { db: deps.db });
+  await registerBoard(app, { queues: [...queues.values()], demo: deps.demo ?? false });
+
+  app.addHook("onClose", async () => {
+    await Promise.all([...queues.values()].map((queue) => queue.close()));
+  });
+  return app;
+}
+
+export type DashboardApp = Awaited<ReturnType<typeof buildApp>>;

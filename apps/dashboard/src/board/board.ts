@@ -1,0 +1,44 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import type { QueueAdapterOptions } from "@bull-board/api/typings/app";
+import { FastifyAdapter } from "@bull-board/fastify";
+import type { Queue } from "bullmq";
+import type { FastifyInstance } from "fastify";
+
+/** Where Bull Board lives; its UI shows a job at `<base>queue/<queue>/<job id>`. */
+export const BOARD_BASE_PATH = "/";
+
+/** The board's page for one job; both parts are encoded as the UI itself encodes them. */
+export const boardJobPath = (queueName: string, jobId: string) =>
+  `${BOARD_BASE_PATH}queue/${encodeURIComponent(queueName)}/${encodeURIComponent(jobId)}`;
+
+export interface BoardOptions {
+  queues: readonly Queue[];
+  demo: boolean;
+}
+
+export async function registerBoard(app: FastifyInstance, { queues, demo }: BoardOptions) {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BOARD_BASE_PATH);
+  // BullMQAdapter's type omits the flag that BaseAdapter reads; the UI then offers no retry of
+  // completed jobs (the server refuses them too, see completed-retry-guard.ts).
+  const adapterOptions: Partial<QueueAdapterOptions> & { allowCompletedRetries: boolean } = {
+    allowRetries: true,
+    allowCompletedRetries: false,
+  };
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue, adapterOptions)),
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: "Fanfare Relay",
+        miscLinks: [
+          { text: "Dead letters", url: "/dead-letters" },
+          { text: "Log out", url: "/logout" },
+        ],
+        ...(demo ? { environment: { label: "DEMO", color: "#b45309" } } : {}),
+      },
+    },
+  });
+  await app.register(serverAdapter.registerPlugin());
+}

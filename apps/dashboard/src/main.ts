@@ -1,0 +1,97 @@
+import { connect } from "@fanfare-relay/db/connect";
+import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { createLogger } from "@fanfare-relay/logging/logger";
+import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
+import closeWithGrace from "close-with-grace";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { buildApp } from "./app.ts";
+import { ConfigError, loadEnv } from "./env.ts";
+
+function readEnv() {
+  try {
+    return loadEnv();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+const REDIS_WAIT_MS = 5_000;
+
+const env = readEnv();
+const logger = createLogger("dashboard", env.LOG_LEVEL);
+
+if (env.DASHBOARD_DEMO) {
+  logger.warn(
+    { demoDefaults: env.demoDefaults },
+    "DASHBOARD_DEMO=true: demo users (password = user name) and/or a random session secret (sessions end at restart); never expose this dashboard",
+  );
+}
+
+const redis = createProducerConnection(env.REDIS_URL);
+logConnectionOutages(redis, logger, "redis");
+
+const db = env.DATABASE_URL
+  ? connect({
+      connectionString: env.DATABASE_URL,
+      max: 4,
+      onError: (error) => {
+        logger.warn({ err: error }, "database connection lost");
+      },
+    })
+  : undefined;
+
+const app = await buildApp({
+  redis,
+  prefix: env.REDIS_PREFIX,
+  db,
+  users: env.users,
+  sessionSecret: env.sessionSecret,
+  sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS,
+  secureCookie: env.DASHBOARD_SECURE_COOKIE,
+  trustProxy: env.TRUST_PROXY,
+  loginMaxFailures: env.DASHBOARD_LOGIN_MAX_FAILURES,
+  loginWindowMs: env.DASHBOARD_LOGIN_WINDOW_SECONDS * 1000,
+  demo: env.DASHBOARD_DEMO,
+  logger,
+});
+
+app.addHook("onClose", async () => {
+  await db?.destroy();
+  await redis.quit().catch(() => undefined);
+});
+
+closeWithGrace({ delay: env.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, "shutting down after an unexpected error");
+  else logger.info({ signal }, "shutting down");
+  await app.close();
+  logger.info("dashboard stopped");
+});
+
+// Logins are counted in Redis: give the connection a moment so that the first ones are not
+// refused; a Redis that is down at start only means /healthz fails until it is back.
+const redisReady = await Promise.race([
+  once(redis, "ready").then(() => true),
+  sleep(REDIS_WAIT_MS, false, { ref: false }),
+]);
+if (!redisReady)
+  logger.warn("redis not reachable yet; starting anyway, /healthz fails until it is");
+
+try {
+  await app.listen({ port: env.PORT, host: env.HOST });
+  logger.info(
+    {
+      redis: redactRedisUrl(env.REDIS_URL),
+      prefix: env.REDIS_PREFIX,
+      deadLetters: db ? "enabled" : "disabled (no DATABASE_URL)",
+      users: env.users.map((user) => ({ user: user.username, role: user.role })),
+      secureCookie: env.DASHBOARD_SECURE_COOKIE,
+    },
+    "dashboard ready",
+  );
+} catch (error) {
+  logger.fatal({ err: error }, "dashboard could not start");
+  process.exit(1);
+}

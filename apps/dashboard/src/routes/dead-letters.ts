@@ -1,0 +1,93 @@
+import type { Database } from "@fanfare-relay/db/schema";
+import type { FastifyInstance } from "fastify";
+import type { Kysely } from "kysely";
+import { boardJobPath } from "../board/board.ts";
+import { escapeHtml } from "../html/escape.ts";
+import { page } from "../html/layout.ts";
+
+export const DEAD_LETTER_PAGE_SIZE = 500;
+const ERROR_PREVIEW_CHARS = 500;
+
+export interface DeadLetterRouteOptions {
+  /** Undefined when DATABASE_URL is not set: the page says so. */
+  db: Kysely<Database> | undefined;
+}
+
+interface Row {
+  event_id: string;
+  type: string;
+  queue_name: string;
+  job_id: string;
+  error: string;
+  failed_at: Date;
+  retry_count: number;
+}
+
+function rowHtml(row: Row): string {
+  const error =
+    row.error.length > ERROR_PREVIEW_CHARS
+      ? `${row.error.slice(0, ERROR_PREVIEW_CHARS)}…`
+      : row.error;
+  return `<tr>
+  <td><a href="${escapeHtml(boardJobPath(row.queue_name, row.job_id))}">${escapeHtml(row.event_id)}</a></td>
+  <td>${escapeHtml(row.type)}</td>
+  <td>${escapeHtml(row.queue_name)}</td>
+  <td class="error" title="${escapeHtml(row.error)}">${escapeHtml(error)}</td>
+  <td><time datetime="${escapeHtml(row.failed_at.toISOString())}">${escapeHtml(row.failed_at.toISOString().replace("T", " ").slice(0, 19))} UTC</time></td>
+  <td>${escapeHtml(row.retry_count)}</td>
+</tr>`;
+}
+
+/** Open dead letters (events that failed every attempt), newest first, each linked to its job. */
+export function deadLetterRoutes(app: FastifyInstance, { db }: DeadLetterRouteOptions) {
+  app.get("/dead-letters", async (request, reply) => {
+    const user = request.user ?? undefined;
+    reply.type("text/html; charset=utf-8");
+    if (db === undefined) {
+      return page(
+        "Dead letters",
+        `<main><h1>Dead letters</h1>
+<p class="notice">This view needs DATABASE_URL: set it to the workers' PostgreSQL database and restart the dashboard. Failed jobs are still listed in the <a href="/">queues</a>.</p></main>`,
+        user,
+      );
+    }
+    let rows: Row[];
+    try {
+      rows = await db
+        .selectFrom("webhook_dead_letters")
+        .select(["event_id", "type", "queue_name", "job_id", "error", "failed_at", "retry_count"])
+        .where("resolved_at", "is", null)
+        .orderBy("failed_at", "desc")
+        .orderBy("id", "desc")
+        .limit(DEAD_LETTER_PAGE_SIZE + 1)
+        .execute();
+    } catch (error) {
+      request.log.error({ err: error }, "dead letters: database query failed");
+      return reply
+        .code(503)
+        .send(
+          page(
+            "Dead letters",
+            `<main><h1>Dead letters</h1><p class="notice">The database did not answer; try again shortly.</p></main>`,
+            user,
+          ),
+        );
+    }
+    const more = rows.length > DEAD_LETTER_PAGE_SIZE;
+    const shown = rows.slice(0, DEAD_LETTER_PAGE_SIZE);
+    const summary =
+      shown.length === 0
+        ? "<p>No open dead letters.</p>"
+        : `<p>${more ? `The newest ${DEAD_LETTER_PAGE_SIZE} of more` : String(shown.length)} open dead letter${shown.length === 1 ? "" : "s"}. Retrying one in its queue resolves it once it succeeds.</p>`;
+    const table =
+      shown.length === 0
+        ? ""
+        : `<table>
+<thead><tr><th>Event id</th><th>Type</th><th>Queue</th><th>Error</th><th>Failed at</th><th>Retry count</th></tr></thead>
+<tbody>
+${shown.map(rowHtml).join("\n")}
+</tbody>
+</table>`;
+    return page("Dead letters", `<main><h1>Dead letters</h1>${summary}${table}</main>`, user);
+  });
+}

@@ -1,0 +1,128 @@
+import {
+  createWorkerHarness,
+  sampleEvent,
+  type WorkerHarness,
+} from "@fanfare-relay/worker/testing/harness";
+import { familyQueueNames } from "@fanfare-relay/events/families";
+import { waitUntil } from "@fanfare-relay/testing/spawn-app";
+import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
+import { existsSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, createDashboard, type DashboardHarness } from "./helpers.ts";
+import {
+  breakQueueParticipants,
+  fixQueueParticipants,
+  participant,
+  TRIGGER_MESSAGE,
+} from "./failing-trigger.ts";
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const queueName = familyQueueNames.queue;
+
+let worker: WorkerHarness | undefined;
+let dashboard: DashboardHarness | undefined;
+let browser: Browser | undefined;
+let baseUrl = "";
+
+beforeAll(async () => {
+  worker = await createWorkerHarness("queue", queueHandlers);
+  dashboard = await createDashboard({ prefix: worker.prefix, db: worker.db });
+  baseUrl = await dashboard.app.listen({ port: 0, host: "127.0.0.1" });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.close();
+  await worker?.close();
+});
+
+/** A page that only reaches this machine (Bull Board's page links a web font). */
+/**
+ * Launched by the tests themselves, so that a missing Chromium fails each of them with this
+ * message instead of leaving them skipped: CI installs it (scripts/ensure-chromium.sh).
+ */
+async function launch(): Promise<Browser> {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `Chromium not found at ${chromiumPath}: install it (Debian: apt-get install chromium, or bash scripts/ensure-chromium.sh) or set CHROMIUM_PATH`,
+    );
+  }
+  browser ??= await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  return browser;
+}
+
+async function newPage(): Promise<Page> {
+  const context = await (await launch()).newContext();
+  const page = await context.newPage();
+  await page.route("**/*", (route) =>
+    new URL(route.request().url()).hostname === "127.0.0.1" ? route.continue() : route.abort(),
+  );
+  return page;
+}
+
+describe("dashboard in a browser", () => {
+  it("refuses the UI and the API without a session", async () => {
+    const page = await newPage();
+    const ui = await page.goto(`${baseUrl}/queue/${queueName}`);
+    expect(ui?.status()).toBe(401);
+    await expect(page.locator("form[action='/login'] #password").isVisible()).resolves.toBe(true);
+
+    const api = await page.request.get(`${baseUrl}/api/queues`);
+    expect(api.status()).toBe(401);
+    expect(await api.json()).toMatchObject({ code: "DASHBOARD_UNAUTHENTICATED" });
+    await page.context().close();
+  });
+
+  it("shows a failed job's error, and Retry runs it again in its worker once the cause is fixed", async () => {
+    if (worker === undefined) throw new Error("no worker");
+    await breakQueueParticipants(worker.db);
+    const event = sampleEvent("queue.consumer_entered", { consumerId: "con_browser" });
+    const failed = await worker.deliver(event);
+    expect(await failed.getState()).toBe("failed");
+    expect(failed.attemptsMade).toBe(6);
+    const jobId = failed.id ?? "";
+
+    const page = await newPage();
+    await page.goto(`${baseUrl}/dead-letters`);
+    await page.fill("#username", ADMIN.username);
+    await page.fill("#password", ADMIN.password);
+    await page.click("button[type=submit]");
+
+    // Back on the page asked for: the dead letter, linked to its job in Bull Board.
+    await page.waitForURL(`${baseUrl}/dead-letters`);
+    await page.getByRole("cell", { name: TRIGGER_MESSAGE }).waitFor();
+    await page.getByRole("link", { name: event.id }).click();
+    await page.waitForURL(`${baseUrl}/queue/${queueName}/${jobId}`);
+    await page.getByText(TRIGGER_MESSAGE).first().waitFor();
+
+    // The queue's failed jobs: the job with its error and stack.
+    await page.goto(`${baseUrl}/queue/${queueName}?status=failed`);
+    await page.getByText(jobId, { exact: true }).waitFor();
+    await page.getByText(TRIGGER_MESSAGE).first().waitFor();
+    await page.getByText("attempt #6").waitFor();
+
+    await fixQueueParticipants(worker.db);
+
+    const retry = page.locator("[class^='jobActions-'] button").first();
+    await retry.hover();
+    await page.getByText("Retry", { exact: true }).waitFor();
+    await retry.click();
+    const confirm = page.getByRole("alertdialog");
+    await confirm.getByText("retry this job").waitFor();
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+
+    await page.getByRole("link", { name: "COMPLETED", exact: true }).click();
+    await page.getByText(jobId, { exact: true }).waitFor({ timeout: 15_000 });
+
+    await waitUntil(async () => (await failed.getState()) === "completed");
+    const row = await participant(worker.db, "con_browser");
+    expect(row).toMatchObject({ consumer_id: "con_browser", experience_id: event.experienceId });
+    // The board's own menu leads to the dead letters, where this one is resolved.
+    await page.locator("header button[aria-haspopup=menu]").last().click();
+    await page.getByRole("menuitem", { name: "Dead letters" }).click();
+    await page.waitForURL(`${baseUrl}/dead-letters`);
+    await page.getByText("No open dead letters.").waitFor();
+    await page.context().close();
+  });
+});

@@ -1,0 +1,151 @@
+import type { Envelope } from "@fanfare-relay/events/envelope";
+import { EventProducer } from "@fanfare-relay/queues/producer";
+import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDashboard, type DashboardHarness } from "./helpers.ts";
+
+let database: TestDatabase;
+let d: DashboardHarness;
+let producer: EventProducer;
+let cookies: Record<string, string>;
+
+beforeAll(async () => {
+  database = await createTestDatabase("dashboard");
+  d = await createDashboard({ db: database.db });
+  producer = new EventProducer({ connection: d.redis, prefix: d.prefix });
+  await producer.waitUntilReady();
+  cookies = await d.login();
+});
+afterAll(async () => {
+  await producer.close();
+  await d.close();
+  await database.drop();
+});
+
+const envelope = (id: string, type: string): Envelope => ({
+  id,
+  type,
+  created: Math.floor(Date.now() / 1000),
+  organizationId: "org_dl",
+  data: {},
+});
+
+async function deadLetter(event: Envelope, jobId: string, queueName: string, extra = {}) {
+  await database.db
+    .insertInto("webhook_dead_letters")
+    .values({
+      event_id: event.id,
+      type: event.type,
+      queue_name: queueName,
+      job_id: jobId,
+      payload: JSON.stringify(event),
+      error: "boom",
+      ...extra,
+    })
+    .execute();
+}
+
+/** The href of the link whose text is `text`, as the browser would follow it. */
+function linkTo(html: string, text: string): string {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`<a href="([^"]+)">${escaped}</a>`).exec(html);
+  if (match?.[1] === undefined) throw new Error(`no link to ${text}`);
+  return match[1].replaceAll("&amp;", "&").replaceAll("&#39;", "'").replaceAll("&quot;", '"');
+}
+
+describe("GET /dead-letters", () => {
+  it("lists open dead letters, escaped, each linked to its job in Bull Board", async () => {
+    // An id that the job-id mapping must percent-encode, so the link has to encode it again.
+    const odd = envelope("ord:42/β", "draw.entry_created");
+    const plain = envelope("evt_dead_plain", "queue.consumer_entered");
+    const oddJob = await producer.enqueue(odd);
+    const plainJob = await producer.enqueue(plain);
+    expect(oddJob.jobId).toBe("~ord%3A42%2F%CE%B2");
+    await deadLetter(odd, oddJob.jobId, oddJob.queueName, {
+      error: 'invalid payload: <script>alert("x")</script>',
+      retry_count: 2,
+      failed_at: new Date("2026-11-20T10:00:00Z"),
+    });
+    await deadLetter(plain, plainJob.jobId, plainJob.queueName, {
+      failed_at: new Date("2026-11-21T10:00:00Z"),
+    });
+    await deadLetter(
+      envelope("evt_dead_resolved", "queue.consumer_left"),
+      "evt_dead_resolved",
+      "fanfare-queue",
+      {
+        resolved_at: new Date(),
+      },
+    );
+
+    const response = await d.app.inject({ url: "/dead-letters", cookies });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-type"]).toContain("text/html");
+    const html = response.body;
+    expect(html).toContain("2 open dead letters");
+    expect(html).not.toContain("evt_dead_resolved");
+    expect(html).not.toContain("<script>alert");
+    expect(html).toContain("invalid payload: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+    expect(html).toContain("2026-11-20 10:00:00 UTC");
+    // Newest first.
+    expect(html.indexOf("evt_dead_plain")).toBeLessThan(html.indexOf("ord:42/β"));
+    // A way back to the board, and out.
+    expect(html).toContain('<a href="/">Queues</a>');
+    expect(html).toContain('<form method="post" action="/logout">');
+
+    const plainLink = linkTo(html, "evt_dead_plain");
+    expect(plainLink).toBe("/queue/fanfare-queue/evt_dead_plain");
+    const oddLink = linkTo(html, "ord:42/β");
+    expect(oddLink).toBe("/queue/fanfare-draw/~ord%253A42%252F%25CE%25B2");
+
+    for (const [link, job] of [
+      [plainLink, plainJob],
+      [oddLink, oddJob],
+    ] as const) {
+      // The link opens Bull Board…
+      const board = await d.app.inject({ url: link, headers: { accept: "text/html" }, cookies });
+      expect(board.statusCode).toBe(200);
+      expect(board.body).toContain('id="__UI_CONFIG__"');
+      // …whose UI reads the job id from the path (decoded) and asks its API for that job.
+      const [, , queueName = "", encodedJobId = ""] = link.split("/");
+      const jobId = decodeURIComponent(encodedJobId);
+      expect(jobId).toBe(job.jobId);
+      const api = await d.app.inject({
+        url: `/api/queues/${queueName}/${encodeURIComponent(jobId)}`,
+        cookies,
+      });
+      expect(api.statusCode).toBe(200);
+      expect(api.json()).toMatchObject({ job: { id: job.jobId } });
+    }
+  });
+
+  it("needs a session", async () => {
+    const response = await d.app.inject({ url: "/dead-letters" });
+    expect(response.statusCode).toBe(401);
+  });
+
+  it("without DATABASE_URL says that it needs it", async () => {
+    const noDb = await createDashboard();
+    try {
+      const response = await noDb.app.inject({ url: "/dead-letters", cookies: await noDb.login() });
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain("This view needs DATABASE_URL");
+    } finally {
+      await noDb.close();
+    }
+  });
+
+  it("answers 503 when the database does not answer", async () => {
+    const gone = await createTestDatabase("dashboard_gone");
+    const broken = await createDashboard({ db: gone.db });
+    try {
+      const session = await broken.login();
+      await gone.drop();
+      const response = await broken.app.inject({ url: "/dead-letters", cookies: session });
+      expect(response.statusCode).toBe(503);
+      expect(response.body).toContain("The database did not answer");
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env -S node --import tsx
+import { buildProgram } from "./program.ts";
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  // Expected failures (unreachable service, bad input) are reported in one line, never a stack.
+  process.stderr.write(
+    `fanfare-relay: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exitCode = 1;
+}

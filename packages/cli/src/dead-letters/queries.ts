@@ -1,0 +1,75 @@
+import type { Database } from "@fanfare-relay/db/schema";
+import type { Kysely } from "kysely";
+
+export interface DeadLetterRow {
+  id: number;
+  event_id: string;
+  type: string;
+  queue_name: string;
+  job_id: string;
+  error: string;
+  failed_at: Date;
+  retry_count: number;
+  redriven_at: Date | null;
+  resolved_at: Date | null;
+}
+
+export interface ListFilter {
+  /** Resolved letters too; by default only the open ones. */
+  all: boolean;
+  queue?: string | undefined;
+}
+
+const columns = [
+  "id",
+  "event_id",
+  "type",
+  "queue_name",
+  "job_id",
+  "error",
+  "failed_at",
+  "retry_count",
+  "redriven_at",
+  "resolved_at",
+] as const;
+
+/** Oldest first: the order in which they need attention. */
+export async function listDeadLetters(
+  db: Kysely<Database>,
+  { all, queue }: ListFilter,
+): Promise<DeadLetterRow[]> {
+  let query = db.selectFrom("webhook_dead_letters").select(columns);
+  if (!all) query = query.where("resolved_at", "is", null);
+  if (queue !== undefined) query = query.where("queue_name", "=", queue);
+  return query.orderBy("failed_at").orderBy("id").execute();
+}
+
+export type ReplayableLetter = DeadLetterRow & { payload: unknown };
+
+/** The letters of these event ids, open or not, or every open letter (of one queue). */
+export async function findLetters(
+  db: Kysely<Database>,
+  target: { eventIds: readonly string[] } | { queue?: string | undefined },
+): Promise<ReplayableLetter[]> {
+  let query = db.selectFrom("webhook_dead_letters").select([...columns, "payload"]);
+  if ("eventIds" in target) {
+    if (target.eventIds.length === 0) return [];
+    query = query.where("event_id", "in", target.eventIds);
+  } else {
+    query = query.where("resolved_at", "is", null);
+    if (target.queue !== undefined) query = query.where("queue_name", "=", target.queue);
+  }
+  return query.orderBy("failed_at").orderBy("id").execute();
+}
+
+/**
+ * A manual replay is not one of the scheduled re-drives (retry_count is their budget), but it
+ * restarts the re-drive's wait so the schedule does not spend a re-drive on a job just replayed.
+ */
+export async function markReplayed(db: Kysely<Database>, id: number): Promise<void> {
+  await db
+    .updateTable("webhook_dead_letters")
+    .set({ redriven_at: new Date() })
+    .where("id", "=", id)
+    .execute();
+}

@@ -1,0 +1,213 @@
+import { freePort } from "@fanfare-relay/testing/free-port";
+import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/database.ts";
+import { checkMigrations, checkPostgres } from "../src/doctor/postgres-checks.ts";
+import { listPendingMigrations, migrationNames } from "@fanfare-relay/db/migrate";
+import {
+  checkRedisEviction,
+  checkRedisPersistence,
+  checkRedisVersion,
+} from "../src/doctor/redis-checks.ts";
+import { runDoctor } from "../src/doctor/run-doctor.ts";
+import { checkWebhookSecrets } from "../src/doctor/secret-check.ts";
+import { checkSmtp } from "../src/doctor/smtp-check.ts";
+import { openRedis } from "../src/redis-client.ts";
+import {
+  CACHE_REDIS,
+  HEALTHY_REDIS,
+  startConfiguredRedis,
+  type ConfiguredRedis,
+} from "./configured-redis.ts";
+import { createEmptyDatabase, type EmptyDatabase } from "./empty-database.ts";
+import { startSilentServer } from "./silent-server.ts";
+
+describe("the Redis checks", () => {
+  let healthy: ConfiguredRedis;
+  let cache: ConfiguredRedis;
+  const clients: Redis[] = [];
+  beforeAll(async () => {
+    [healthy, cache] = await Promise.all([
+      startConfiguredRedis(HEALTHY_REDIS),
+      startConfiguredRedis(CACHE_REDIS),
+    ]);
+  });
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all([healthy.stop(), cache.stop()]);
+  });
+  const connect = async (redis: ConfiguredRedis) => {
+    const client = await openRedis(redis.server.url, 2000);
+    clients.push(client);
+    return client;
+  };
+
+  it("pass on a Redis ≥ 7 with noeviction and AOF", async () => {
+    const redis = await connect(healthy);
+    expect(await checkRedisVersion(redis, "here")).toEqual({
+      name: "redis",
+      status: "ok",
+      detail: expect.stringMatching(/^Redis [7-9]\.\d+\.\d+ at here$/),
+    });
+    expect(await checkRedisEviction(redis)).toEqual({
+      name: "redis eviction",
+      status: "ok",
+      detail: "maxmemory-policy noeviction",
+    });
+    expect(await checkRedisPersistence(redis)).toEqual({
+      name: "redis persistence",
+      status: "ok",
+      detail: "AOF enabled",
+    });
+  });
+
+  it("fail on an evicting policy and warn without AOF, saying what to change", async () => {
+    const redis = await connect(cache);
+    expect(await checkRedisEviction(redis)).toEqual({
+      name: "redis eviction",
+      status: "fail",
+      detail: expect.stringContaining("maxmemory-policy is allkeys-lru"),
+      advice: expect.stringContaining("`CONFIG SET maxmemory-policy noeviction`"),
+    });
+    expect((await checkRedisEviction(redis)).advice).toContain("redis.conf");
+    // startRedisServer also turns RDB snapshots off (`--save ""`).
+    expect(await checkRedisPersistence(redis)).toEqual({
+      name: "redis persistence",
+      status: "warn",
+      detail: expect.stringMatching(
+        /^AOF disabled and no RDB snapshots.*a job the ingest acknowledged could be lost/,
+      ),
+      advice: expect.stringContaining("`CONFIG SET appendonly yes`"),
+    });
+  });
+
+  it("call RDB-only persistence a warning too", async () => {
+    const redis = await connect(cache);
+    await redis.config("SET", "save", "3600 1");
+    expect(await checkRedisPersistence(redis)).toMatchObject({
+      status: "warn",
+      detail: expect.stringContaining("RDB snapshots only (save 3600 1)"),
+    });
+  });
+});
+
+describe("the PostgreSQL checks", () => {
+  let migrated: TestDatabase;
+  let empty: EmptyDatabase;
+  beforeAll(async () => {
+    [migrated, empty] = await Promise.all([
+      createTestDatabase("cli_doctor"),
+      createEmptyDatabase("cli_doctor_empty"),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([migrated.drop(), empty.drop()]);
+  });
+
+  it("know the code's migrations without touching a database", () => {
+    expect(migrationNames).toEqual(["0001-initial"]);
+  });
+
+  it("pass on a migrated database", async () => {
+    expect(await checkPostgres(migrated.db, "here")).toEqual({
+      name: "postgres",
+      status: "ok",
+      detail: expect.stringMatching(/^PostgreSQL \d+(\.\d+)* at here$/),
+    });
+    expect(await checkMigrations(migrated.db)).toEqual({
+      name: "migrations",
+      status: "ok",
+      detail: "up to date",
+    });
+  });
+
+  it("fail on pending migrations, without creating anything, and say to migrate", async () => {
+    const db = openDatabase({ url: empty.url, connectTimeoutMs: 2000 });
+    try {
+      expect(await checkMigrations(db)).toEqual({
+        name: "migrations",
+        status: "fail",
+        detail: "1 pending: 0001-initial",
+        advice: expect.stringContaining("run `pnpm db:migrate`"),
+      });
+      // Read-only: not even kysely's migration tables were created.
+      expect(await db.introspection.getTables({ withInternalKyselyTables: true })).toEqual([]);
+      expect(await listPendingMigrations(migrated.db)).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe("the SMTP check", () => {
+  let smtp: SmtpCatcher;
+  beforeAll(async () => {
+    smtp = await startSmtpCatcher();
+  });
+  afterAll(async () => {
+    await smtp.stop();
+  });
+
+  it("passes when the server answers EHLO", async () => {
+    expect(await checkSmtp(smtp.url, "here", 2000)).toEqual({
+      name: "smtp",
+      status: "ok",
+      detail: "here answers EHLO",
+    });
+  });
+
+  it("fails on a closed port, with advice", async () => {
+    const url = `smtp://127.0.0.1:${String(await freePort())}`;
+    expect(await checkSmtp(url, "there", 2000)).toEqual({
+      name: "smtp",
+      status: "fail",
+      detail: expect.stringContaining("ECONNREFUSED"),
+      advice: expect.stringContaining("SMTP_URL"),
+    });
+  });
+});
+
+describe("the webhook secret check", () => {
+  it("warns when it is unset or the public demo secret, never printing a secret", () => {
+    expect(checkWebhookSecrets(undefined)).toMatchObject({ status: "warn" });
+    expect(checkWebhookSecrets(" , ")).toMatchObject({ status: "warn" });
+    const demo = checkWebhookSecrets("whsec_new,whsec_local_demo_secret_change_me");
+    expect(demo).toMatchObject({ status: "warn", advice: expect.stringContaining("dashboard") });
+    expect(JSON.stringify(demo)).not.toContain("whsec_");
+    const real = checkWebhookSecrets("whsec_abc123,whsec_def456");
+    expect(real).toEqual({
+      name: "webhook secret",
+      status: "ok",
+      detail: "2 secret(s) configured",
+    });
+  });
+});
+
+describe("runDoctor", () => {
+  it("gives up on services that accept a connection and never answer", async () => {
+    const silent = await startSilentServer();
+    const url = (scheme: string) => `${scheme}://127.0.0.1:${String(silent.port)}/x`;
+    try {
+      const started = Date.now();
+      const results = await runDoctor({
+        redisUrl: url("redis"),
+        databaseUrl: url("postgres"),
+        smtpUrl: url("smtp"),
+        webhookSecrets: "whsec_abc123",
+        timeoutMs: 300,
+      });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(results.map(({ name, status }) => [name, status])).toEqual([
+        ["redis", "fail"],
+        ["postgres", "fail"],
+        ["smtp", "fail"],
+        ["webhook secret", "ok"],
+      ]);
+      for (const result of results.slice(0, 3)) expect(result.advice).toBeDefined();
+    } finally {
+      await silent.close();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./capture-cli.ts";
+import { createEmptyDatabase, type EmptyDatabase } from "./empty-database.ts";
+
+let database: EmptyDatabase;
+beforeAll(async () => {
+  database = await createEmptyDatabase("cli_migrate");
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+describe("fanfare-relay migrate", () => {
+  it("applies every migration to an empty database, then finds it up to date", async () => {
+    const first = await runCli(["migrate", "--database-url", database.url]);
+    expect(first.error).toBeUndefined();
+    expect(first.stdout).toBe("applied 0001-initial\n");
+
+    const second = await runCli(["migrate", "--database-url", database.url]);
+    expect(second.error).toBeUndefined();
+    expect(second.stdout).toBe("up to date\n");
+  });
+
+  it("names the server, without its password, when it cannot connect", async () => {
+    const run = await runCli([
+      "migrate",
+      "--database-url",
+      "postgres://postgres:hunter2@127.0.0.1:1/postgres",
+    ]);
+    expect(run.error).toMatchObject({
+      code: "CLI_DATABASE_ERROR",
+      message: expect.stringContaining("postgres://postgres:***@127.0.0.1:1/postgres"),
+    });
+    expect(String(run.error)).not.toContain("hunter2");
+  });
+
+  it("refuses a URL that is not postgres://", async () => {
+    const run = await runCli(["migrate", "--database-url", "mysql://localhost/db"]);
+    expect(run.error).toMatchObject({
+      code: "CLI_BAD_OPTION",
+      message: "--database-url must be a postgres:// URL",
+    });
+  });
+});
