@@ -1,45 +1,32 @@
 import { DEFAULT_PREFIX } from "@fanfare-relay/queues/producer";
 import { randomBytes } from "node:crypto";
+import {
+  ConfigError,
+  configError,
+  databaseUrl,
+  flag,
+  integer,
+  logLevel,
+  port,
+  presentValues,
+  problemsOf,
+  redisUrl,
+  trustProxy,
+} from "@fanfare-relay/config/env-fields";
 import { z } from "zod";
+
+export { ConfigError };
+export type { TrustProxy } from "@fanfare-relay/config/env-fields";
 import type { UserCredentials } from "./auth/users.ts";
-
-const integer = (min: number, fallback: number) =>
-  z.coerce.number().int().min(min).default(fallback);
-
-const flag = z
-  .enum(["true", "false", "1", "0"], { error: "must be true or false" })
-  .default("false")
-  .transform((value) => value === "true" || value === "1");
-
-export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
-
-/** `true`/`false`, a hop count, or a comma-separated list of trusted proxy addresses/CIDRs. */
-const trustProxy = z
-  .string()
-  .trim()
-  .default("false")
-  .transform((value): TrustProxy => {
-    if (value === "true") return true;
-    if (value === "false" || value === "") return false;
-    if (/^\d+$/.test(value)) {
-      const hops = Number(value);
-      return (_address, hop) => hop < hops;
-    }
-    return value;
-  });
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MIN_SESSION_SECRET_LENGTH = 32;
 
 const envSchema = z.object({
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
-    .default("redis://127.0.0.1:6379"),
+  REDIS_URL: redisUrl,
   REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
-  DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" })
-    .optional(),
-  PORT: integer(0, 3001).pipe(z.number().max(65535)),
+  DATABASE_URL: databaseUrl,
+  PORT: port(3001),
   HOST: z.string().min(1).default("0.0.0.0"),
   TRUST_PROXY: trustProxy,
   DASHBOARD_ADMIN_USER: z.string().trim().min(1).max(200).optional(),
@@ -48,12 +35,12 @@ const envSchema = z.object({
   DASHBOARD_VIEWER_PASSWORD: z.string().max(1000).optional(),
   DASHBOARD_SESSION_SECRET: z.string().optional(),
   DASHBOARD_SESSION_TTL_SECONDS: integer(60, 8 * 60 * 60),
-  DASHBOARD_SECURE_COOKIE: flag,
-  DASHBOARD_DEMO: flag,
+  DASHBOARD_SECURE_COOKIE: flag(false),
+  DASHBOARD_DEMO: flag(false),
   DASHBOARD_LOGIN_MAX_FAILURES: integer(1, 10),
   DASHBOARD_LOGIN_WINDOW_SECONDS: integer(1, 15 * 60),
   SHUTDOWN_TIMEOUT_MS: integer(1_000, 10_000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: logLevel,
 });
 
 type RawEnv = z.infer<typeof envSchema>;
@@ -70,10 +57,6 @@ export interface DashboardEnv extends Omit<
   sessionSecret: string;
   /** What demo mode filled in, for the start-up warning. */
   demoDefaults: ("admin" | "viewer" | "session secret")[];
-}
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 /** Demo users whose password is their name: for a laptop, never for a reachable server. */
@@ -148,15 +131,10 @@ function resolveAuth(raw: RawEnv, problems: string[]) {
  * Messages name variables, never their values.
  */
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): DashboardEnv {
-  // Empty strings (e.g. `PORT=` in a .env file) mean "not set".
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
-  const result = envSchema.safeParse(present);
+  const result = envSchema.safeParse(presentValues(env));
   const problems: string[] = [];
   if (!result.success) {
-    problems.push(
-      ...result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
-    );
-    throw configError(problems);
+    throw configError("dashboard", problemsOf(result.error));
   }
   const {
     DASHBOARD_ADMIN_USER: _adminUser,
@@ -167,11 +145,6 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): DashboardEnv {
     ...rest
   } = result.data;
   const auth = resolveAuth(result.data, problems);
-  if (problems.length > 0) throw configError(problems);
+  if (problems.length > 0) throw configError("dashboard", problems);
   return { ...rest, ...auth };
 }
-
-const configError = (problems: string[]) =>
-  new ConfigError(
-    `Invalid dashboard configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
-  );

@@ -2,9 +2,6 @@ import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger } from "pino";
 
-export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof logLevels)[number];
-
 /**
  * JSON logs; the signature header, credentials and mail bodies are redacted should they ever be
  * logged. Writes are asynchronous: under load, lines logged while a write is pending go out
