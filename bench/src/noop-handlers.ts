@@ -1,0 +1,16 @@
+import type { HandlerMap } from "@fanfare-relay/worker/handler";
+
+const nothing = () => Promise.resolve();
+
+/**
+ * The baseline: the worker still parses the job, claims the event in its transaction and looks for
+ * outbox mails, but applies nothing. Against the real handlers it shows what the domain logic
+ * costs on top of the claim and BullMQ.
+ */
+export const noopQueueHandlers: HandlerMap<"queue"> = {
+  "queue.consumer_entered": nothing,
+  "queue.consumer_admitted": nothing,
+  "queue.consumer_left": nothing,
+  "queue.admission_completed": nothing,
+  "queue.admission_expired": nothing,
+};
