@@ -170,10 +170,19 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     let event: TypedEvent | undefined;
     try {
       event = parseFamilyEvent(family, job.data);
-      const outcome = await processEvent(processOptions, event);
+      let queued = 0;
+      const outcome = await processEvent(
+        { ...processOptions, onEmailQueued: () => (queued += 1) },
+        event,
+      );
       // After the commit, never inside it: a slow SMTP server must not hold the event's domain
-      // rows locked, and a failed send must not undo the event.
-      const report = await deliverEventEmails(db, mailer, event.id);
+      // rows locked, and a failed send must not undo the event. A duplicate may have mails left
+      // from an attempt whose sending failed; a fresh event has only those it just queued (most
+      // queue none, and skipping the lookup saves a round trip per event).
+      const report =
+        outcome === "duplicate" || queued > 0
+          ? await deliverEventEmails(db, mailer, event.id)
+          : { sent: [], failed: [] };
       for (const sent of report.sent) {
         metrics.emails.inc({ queue: queueName, template: sent.template, outcome: "sent" });
       }

@@ -22,6 +22,8 @@ export interface ProcessEventOptions<F extends Family> {
   handlers: HandlerMap<F>;
   messageIdDomain: string;
   shopUrl: string;
+  /** Called for each email the handler queues (so the caller knows whether to send any). */
+  onEmailQueued?: () => void;
 }
 
 export type ProcessOutcome = "applied" | "duplicate";
@@ -74,7 +76,10 @@ export async function processEvent<F extends Family>(
       event,
       occurredAt: new Date(event.created * 1000),
       links: { shopUrl },
-      queueEmail: (draft) => queueEmail(tx, draft, event.id, messageIdDomain),
+      queueEmail: async (draft) => {
+        await queueEmail(tx, draft, event.id, messageIdDomain);
+        options.onEmailQueued?.();
+      },
       cancelEmail: (key) => cancelEmail(tx, key),
       cancelEmailsStartingWith: (prefix) => cancelEmailsStartingWith(tx, prefix),
       recordAnalytics: async (name, properties) => {
