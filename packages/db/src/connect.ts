@@ -15,7 +15,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export function connect({ connectionString, max = 10, onError }: ConnectOptions): Kysely<Database> {
   const pool = new pg.Pool({ connectionString, max });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A client losing its connection must not crash the process: the pool replaces an idle one,
+  // and a checked-out one (e.g. inside a transaction) fails its query and is discarded on release.
   pool.on("error", (error) => onError?.(error));
+  pool.on("connect", (client) => {
+    client.on("error", (error) => onError?.(error));
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -33,6 +33,8 @@ export interface WorkerDeps<F extends Family> {
   /** How long a job's lock lasts without renewal: a killed worker's job is retried after it. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Times a job may stall (its worker died) before BullMQ fails it; default 5. */
+  maxStalledCount?: number;
   messageIdDomain: string;
   shopUrl: string;
   opsAlertEmail?: string | undefined;
@@ -218,7 +220,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     lockDuration: deps.lockDurationMs ?? 30_000,
     stalledInterval: deps.stalledIntervalMs ?? 30_000,
     // A stalled job (its worker died) is safe to run again: the claim makes it idempotent.
-    maxStalledCount: 5,
+    maxStalledCount: deps.maxStalledCount ?? 5,
     settings: {
       backoffStrategy: (attemptsMade: number, type?: string) =>
         type === RETRY_BACKOFF_TYPE ? retryDelayMs(attemptsMade, retryTimeScale) : 0,

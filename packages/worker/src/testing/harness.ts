@@ -26,6 +26,7 @@ export type HarnessOverrides<F extends Family> = Partial<
 
 export interface WorkerHarness {
   db: Kysely<Database>;
+  databaseUrl: string;
   smtp: SmtpCatcher;
   producer: EventProducer;
   worker: FamilyWorker;
@@ -111,6 +112,7 @@ export async function createWorkerHarness<F extends Family>(
 
   return {
     db: database.db,
+    databaseUrl: database.url,
     smtp,
     producer,
     worker,
