@@ -4,15 +4,21 @@ import type { Family } from "@fanfare-relay/events/families";
 import { sql, type Transaction } from "kysely";
 
 /**
- * Marks the event completed inside the transaction that applies it. Returns false when it already
- * was: a second worker racing on the same event waits on the row lock, then sees `completed` and
- * applies nothing; if the first one rolled back, the second one claims it.
+ * `first`: never seen before (the usual case). `again`: seen and not applied (an earlier attempt
+ * failed, so there may be a dead letter to resolve). `applied`: already applied, nothing to do.
+ */
+export type Claim = "first" | "again" | "applied";
+
+/**
+ * Marks the event completed inside the transaction that applies it. A second worker racing on the
+ * same event waits on the row lock, then sees `completed` and applies nothing; if the first one
+ * rolled back, the second one claims it.
  */
 export async function claimEvent(
   tx: Transaction<Database>,
   event: TypedEvent,
   family: Family,
-): Promise<boolean> {
+): Promise<Claim> {
   const now = new Date();
   const claimed = await tx
     .insertInto("webhook_events")
@@ -39,7 +45,9 @@ export async function claimEvent(
         })
         .where("webhook_events.status", "not in", ["completed", "ignored"]),
     )
-    .returning("event_id")
+    // xmax is 0 on a freshly inserted row, not on one the conflict branch updated.
+    .returning(sql<boolean>`xmax = 0`.as("inserted"))
     .executeTakeFirst();
-  return claimed !== undefined;
+  if (claimed === undefined) return "applied";
+  return claimed.inserted ? "first" : "again";
 }

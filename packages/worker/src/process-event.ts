@@ -68,9 +68,11 @@ export async function processEvent<F extends Family>(
     throw new PermanentEventError("WORKER_WRONG_QUEUE", `no ${family} handler for ${event.type}`);
   }
   return db.transaction().execute(async (tx) => {
-    const claimed = await claimEvent(tx, event, family);
-    await resolveDeadLetter(tx, event.id);
-    if (!claimed) return "duplicate";
+    const claim = await claimEvent(tx, event, family);
+    // Every failure leaves a `webhook_events` row before its dead letter, so an event claimed for
+    // the first time has none to resolve: the hot path skips that statement.
+    if (claim !== "first") await resolveDeadLetter(tx, event.id);
+    if (claim === "applied") return "duplicate";
     const context: HandlerContext<EventType> = {
       tx,
       event,
