@@ -9,7 +9,8 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { Alerter } from "./alerts.ts";
-import { recordDeadLetter, recordFailedAttempt } from "./dead-letters.ts";
+import { recordDeadLetter } from "./dead-letters.ts";
+import { recordFailedAttempt } from "./webhook-events.ts";
 import { EmailDeliveryError, deliverEventEmails, type EmailSender } from "./email-outbox.ts";
 import { FailureRateMonitor } from "./failure-rate.ts";
 import type { HandlerMap } from "./handler.ts";
@@ -130,7 +131,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     try {
       // A payload that failed its schema still has a valid envelope worth a row for operators.
       const head = event ?? parseEnvelopeOrUndefined(job.data);
-      if (head !== undefined) await recordFailedAttempt(db, { ...head, family }, message);
+      if (head !== undefined) await recordFailedAttempt(db, head, family, message);
       if (final) {
         metrics.attempts.observe(labels, attempt);
         const eventId = event?.id ?? eventIdForJob(job.id ?? "");

@@ -10,7 +10,7 @@ import { parseEnvelope, type Envelope } from "@fanfare-relay/events/envelope";
 import type { Family } from "@fanfare-relay/events/families";
 import type { SchemaIssue } from "@fanfare-relay/events/issues";
 import type { Kysely } from "kysely";
-import { claimEvent } from "./claim-event.ts";
+import { claimEvent } from "./webhook-events.ts";
 import { resolveDeadLetter } from "./dead-letters.ts";
 import { cancelEmail, cancelEmailsStartingWith, queueEmail } from "./email-outbox.ts";
 import type { EventHandler, HandlerContext, HandlerMap } from "./handler.ts";
