@@ -1,6 +1,6 @@
 import type { Database } from "@fanfare-relay/db/schema";
-import { Kysely, PostgresDialect } from "kysely";
-import pg from "pg";
+import { connect } from "@fanfare-relay/db/connect";
+import type { Kysely } from "kysely";
 import { redactUrl } from "./connection-options.ts";
 import { CliError } from "./cli-error.ts";
 import { errorMessage } from "./with-timeout.ts";
@@ -13,29 +13,20 @@ export interface DatabaseOptions {
   queryTimeoutMs?: number;
 }
 
-const bigintAsNumber = new pg.TypeOverrides();
-bigintAsNumber.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-
-/**
- * A small pool of our own rather than @fanfare-relay/db/connect: a command must give up on an
- * unreachable server after a few seconds, and `connect` has no connection timeout.
- */
+/** A small pool that gives up on an unreachable server instead of hanging the command. */
 export function openDatabase({
   url,
   connectTimeoutMs,
   queryTimeoutMs,
 }: DatabaseOptions): Kysely<Database> {
-  const pool = new pg.Pool({
+  // Lost connections surface as the failing query's error; nothing else to report.
+  return connect({
     connectionString: url,
     max: 2,
-    connectionTimeoutMillis: connectTimeoutMs,
-    ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }),
-    // As in @fanfare-relay/db: bigint ids come back as numbers; set per pool, not globally.
-    types: bigintAsNumber,
+    connectTimeoutMs,
+    queryTimeoutMs,
+    onError: () => undefined,
   });
-  // An idle client losing its connection must not crash the command; the next query reports it.
-  pool.on("error", () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** One line naming the server (without its password) and what went wrong. */
