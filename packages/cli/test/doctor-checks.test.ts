@@ -21,7 +21,6 @@ import {
   startConfiguredRedis,
   type ConfiguredRedis,
 } from "./configured-redis.ts";
-import { createEmptyDatabase, type EmptyDatabase } from "./empty-database.ts";
 import { startSilentServer } from "./silent-server.ts";
 
 describe("the Redis checks", () => {
@@ -95,11 +94,11 @@ describe("the Redis checks", () => {
 
 describe("the PostgreSQL checks", () => {
   let migrated: TestDatabase;
-  let empty: EmptyDatabase;
+  let empty: TestDatabase;
   beforeAll(async () => {
     [migrated, empty] = await Promise.all([
       createTestDatabase("cli_doctor"),
-      createEmptyDatabase("cli_doctor_empty"),
+      createTestDatabase("cli_doctor_empty", { migrate: false }),
     ]);
   });
   afterAll(async () => {

@@ -9,19 +9,18 @@ import {
   startConfiguredRedis,
   type ConfiguredRedis,
 } from "./configured-redis.ts";
-import { createEmptyDatabase, type EmptyDatabase } from "./empty-database.ts";
 
 let healthy: ConfiguredRedis;
 let cache: ConfiguredRedis;
 let migrated: TestDatabase;
-let empty: EmptyDatabase;
+let empty: TestDatabase;
 let smtp: SmtpCatcher;
 beforeAll(async () => {
   [healthy, cache, migrated, empty, smtp] = await Promise.all([
     startConfiguredRedis(HEALTHY_REDIS),
     startConfiguredRedis(CACHE_REDIS),
     createTestDatabase("cli_doctor_cmd"),
-    createEmptyDatabase("cli_doctor_cmd_empty"),
+    createTestDatabase("cli_doctor_cmd_empty", { migrate: false }),
     startSmtpCatcher(),
   ]);
 });

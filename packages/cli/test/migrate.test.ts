@@ -1,10 +1,10 @@
+import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./capture-cli.ts";
-import { createEmptyDatabase, type EmptyDatabase } from "./empty-database.ts";
 
-let database: EmptyDatabase;
+let database: TestDatabase;
 beforeAll(async () => {
-  database = await createEmptyDatabase("cli_migrate");
+  database = await createTestDatabase("cli_migrate", { migrate: false });
 });
 afterAll(async () => {
   await database.drop();

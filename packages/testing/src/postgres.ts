@@ -25,14 +25,17 @@ async function admin(statement: string): Promise<void> {
   }
 }
 
-/** Creates a throw-away database, migrated to the latest schema. */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/** Creates a throw-away database, migrated to the latest schema unless `migrate` is false. */
+export async function createTestDatabase(
+  label: string,
+  { migrate = true }: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const name = `fanfare_test_${label.replace(/\W/g, "_")}_${randomUUID().replaceAll("-", "").slice(0, 10)}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(testDatabaseAdminUrl);
   url.pathname = `/${name}`;
   const db = connect({ connectionString: url.toString(), max: 20 });
-  await migrateToLatest(db);
+  if (migrate) await migrateToLatest(db);
   return {
     url: url.toString(),
     db,
