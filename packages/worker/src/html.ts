@@ -1,15 +1,5 @@
-const entities: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
 /** Escapes text (and attribute values) for HTML email bodies: event data is not trusted markup. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => entities[char] ?? char);
-}
+export { default as escapeHtml } from "escape-html";
 
 /** A link into the shop, with query values encoded. */
 export function shopLink(

@@ -1,4 +1,4 @@
-import { escapeHtml } from "./escape.ts";
+import escapeHtml from "escape-html";
 
 export interface PageUser {
   username: string;

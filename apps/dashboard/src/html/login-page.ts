@@ -1,4 +1,4 @@
-import { escapeHtml } from "./escape.ts";
+import escapeHtml from "escape-html";
 import { page } from "./layout.ts";
 
 export interface LoginPageOptions {

@@ -2,7 +2,7 @@ import type { Database } from "@fanfare-relay/db/schema";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import { boardJobPath } from "../board/board.ts";
-import { escapeHtml } from "../html/escape.ts";
+import escapeHtml from "escape-html";
 import { page } from "../html/layout.ts";
 
 export const DEAD_LETTER_PAGE_SIZE = 500;
@@ -34,7 +34,7 @@ function rowHtml(row: Row): string {
   <td>${escapeHtml(row.queue_name)}</td>
   <td class="error" title="${escapeHtml(row.error)}">${escapeHtml(error)}</td>
   <td><time datetime="${escapeHtml(row.failed_at.toISOString())}">${escapeHtml(row.failed_at.toISOString().replace("T", " ").slice(0, 19))} UTC</time></td>
-  <td>${escapeHtml(row.retry_count)}</td>
+  <td>${String(row.retry_count)}</td>
 </tr>`;
 }
 

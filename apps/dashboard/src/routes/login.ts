@@ -4,7 +4,7 @@ import type { LoginLimiter } from "../auth/login-limiter.ts";
 import { sessionUser, startSession } from "../auth/session.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { DashboardError, errorBody, errorStatus, type DashboardErrorCode } from "../errors.ts";
-import { escapeHtml } from "../html/escape.ts";
+import escapeHtml from "escape-html";
 import { page } from "../html/layout.ts";
 import { loginPage, safeNext } from "../html/login-page.ts";
 
