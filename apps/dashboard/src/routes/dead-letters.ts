@@ -1,8 +1,8 @@
-import type { Database } from "@fanfare-relay/db/schema";
+import type { Database, DeadLetter } from "@fanfare-relay/db/schema";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import { boardJobPath } from "../board/board.ts";
 import escapeHtml from "escape-html";
+import { boardJobPath } from "../board/board.ts";
 import { page } from "../html/layout.ts";
 
 export const DEAD_LETTER_PAGE_SIZE = 500;
@@ -13,15 +13,10 @@ export interface DeadLetterRouteOptions {
   db: Kysely<Database> | undefined;
 }
 
-interface Row {
-  event_id: string;
-  type: string;
-  queue_name: string;
-  job_id: string;
-  error: string;
-  failed_at: Date;
-  retry_count: number;
-}
+type Row = Pick<
+  DeadLetter,
+  "event_id" | "type" | "queue_name" | "job_id" | "error" | "failed_at" | "retry_count"
+>;
 
 function rowHtml(row: Row): string {
   const error =

@@ -1,18 +1,7 @@
-import type { Database } from "@fanfare-relay/db/schema";
+import type { Database, DeadLetter } from "@fanfare-relay/db/schema";
 import type { Kysely } from "kysely";
 
-export interface DeadLetterRow {
-  id: number;
-  event_id: string;
-  type: string;
-  queue_name: string;
-  job_id: string;
-  error: string;
-  failed_at: Date;
-  retry_count: number;
-  redriven_at: Date | null;
-  resolved_at: Date | null;
-}
+export type DeadLetterRow = Omit<DeadLetter, "payload">;
 
 export interface ListFilter {
   /** Resolved letters too; by default only the open ones. */
