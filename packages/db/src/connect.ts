@@ -34,9 +34,10 @@ export function connect({
   });
   // A client losing its connection must not crash the process: the pool replaces an idle one,
   // and a checked-out one (e.g. inside a transaction) fails its query and is discarded on release.
-  pool.on("error", (error) => onError?.(error));
+  // Reported once, by the client; the pool re-emits idle clients' errors, which must be handled.
   pool.on("connect", (client) => {
     client.on("error", (error) => onError?.(error));
   });
+  pool.on("error", () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
