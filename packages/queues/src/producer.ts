@@ -66,9 +66,16 @@ export class EventProducer {
   }
 
   /**
-   * Resolves once Redis has stored the job. The job id is what guarantees one job per event; the
-   * "seen" marker only tells the caller whether to report a duplicate, so losing or racing it can
-   * never lose or double an event.
+   * Resolves once Redis has stored the job; rejects (RedisUnavailableError, or Redis's own reply
+   * error such as OOM) when it has not, leaving no trace of this delivery. The job id is what
+   * guarantees one job per event; the "seen" marker only tells the caller whether to report a
+   * duplicate, so losing or racing it can never lose or double an event.
+   *
+   * The marker is set only once the add has succeeded: set alongside it, a refused add (Redis out
+   * of memory, a failover) would leave the marker behind and the sender's redelivery, the first to
+   * store the job, would be told `duplicate`. Among concurrent deliveries of one event, each add
+   * either stores the job or finds it stored, and exactly one of those that succeeded wins the
+   * marker. A marker that cannot be written after a stored job counts as a first delivery.
    */
   async enqueue(envelope: Envelope): Promise<EnqueueResult> {
     const { queueName, known } = routeEventType(envelope.type);
@@ -80,10 +87,8 @@ export class EventProducer {
     if (this.#connection.status !== "ready") {
       throw new RedisUnavailableError(`redis connection is ${this.#connection.status}`);
     }
-    const [, firstSeen] = await Promise.all([
-      queue.add(envelope.type, envelope, { jobId }),
-      this.#markSeen(queueName, jobId).catch(() => true),
-    ]);
+    await queue.add(envelope.type, envelope, { jobId });
+    const firstSeen = await this.#markSeen(queueName, jobId).catch(() => true);
     return { queueName, jobId, known, duplicate: !firstSeen };
   }
 

@@ -10,16 +10,46 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /** The redis-server binary; defaults to `REDIS_SERVER_BIN` or `redis-server` on the PATH. */
+  binary?: string;
+  /**
+   * Extra redis-server arguments, appended after the defaults (a later one wins), e.g.
+   * `["--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru"]` or
+   * `["--rename-command", "CONFIG", ""]`.
+   */
+  args?: readonly string[];
+}
+
+/**
+ * Starts a redis-server on a free port of 127.0.0.1, without persistence. Takes the binary to run
+ * (the older form) or options with extra arguments. `stop` kills it; `start` runs it again on the
+ * same port with the same arguments.
+ */
 export async function startRedisServer(
-  binary = process.env.REDIS_SERVER_BIN ?? "redis-server",
+  binaryOrOptions: string | RedisServerOptions = {},
 ): Promise<RedisServer> {
+  const options =
+    typeof binaryOrOptions === "string" ? { binary: binaryOrOptions } : binaryOrOptions;
+  const binary = options.binary ?? process.env.REDIS_SERVER_BIN ?? "redis-server";
+  const extraArgs = options.args ?? [];
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
     const proc = spawn(
       binary,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        ...extraArgs,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child = proc;
