@@ -16,7 +16,8 @@ export interface WebhookEventsTable {
   attempts: Generated<number>;
   organization_id: string | null;
   experience_id: string | null;
-  event_created_at: Timestamp;
+  /** NULL when the event's `created` is no representable time (its failure is still recorded). */
+  event_created_at: Timestamp | null;
   received_at: DefaultedTimestamp;
   processed_at: Timestamp | null;
   last_error: string | null;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../src/connect.ts";
-import { migrateToLatest } from "../src/migrate.ts";
+import { migrateToLatest, migrationNames } from "../src/migrate.ts";
 import { startPgliteHost, type PgliteHost } from "../src/pglite-host.ts";
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -119,7 +119,7 @@ describe("a PGlite host on a data folder", () => {
     const first = await startPgliteHost({ dataDir: dir });
     const before = connect({ connectionString: first.url });
     const migrated = await migrateToLatest(before);
-    expect(migrated.results?.map((r) => r.migrationName)).toEqual(["0001-initial"]);
+    expect(migrated.results?.map((r) => r.migrationName)).toEqual(migrationNames);
     await before
       .transaction()
       .execute((trx) => trx.insertInto("webhook_events").values(event).execute());

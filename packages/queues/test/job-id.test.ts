@@ -51,12 +51,14 @@ describe("jobIdForEvent", () => {
     ["123", "~123"],
     ["0", "~0"],
     ["-5", "~-5"],
-    ["a:b:c", "~a%3Ab%3Ac"],
-    ["~", "~%7E"],
-    ["%", "~%25"],
-    ["with space", "~with%20space"],
-    ["évènement", "~%C3%A9v%C3%A8nement"],
-    ["💥", "~%F0%9F%92%A5"],
+    ["a:b:c", "~a~3Ab~3Ac"],
+    ["~", "~~7E"],
+    ["%", "~~25"],
+    ["with space", "~with~20space"],
+    ["a/b?c#d", "~a~2Fb~3Fc~23d"],
+    ["it's (a)!*", "~it~27s~20~28a~29~21~2A"],
+    ["évènement", "~~C3~A9v~C3~A8nement"],
+    ["💥", "~~F0~9F~92~A5"],
   ])("escapes %j as %j", (id, jobId) => {
     expect(jobIdForEvent(id)).toBe(jobId);
     expect(eventIdForJob(jobId)).toBe(id);
@@ -132,5 +134,76 @@ describe("jobIdForEvent", () => {
     const loneSurrogate = "evt_\ud800";
     expect(() => jobIdForEvent(loneSurrogate)).toThrow(URIError);
     expect(parseEnvelope(envelope(loneSurrogate)).success).toBe(false);
+  });
+});
+
+/** What encodeURIComponent leaves alone, less `!*'()`: no URL router decodes any of these. */
+const URL_SAFE = /^[A-Za-z0-9_.~-]+$/;
+
+/** What an id must survive on its way to Bull Board: encoded by a link, decoded by routers. */
+function survivesUrls(jobId: string) {
+  expect(jobId, jobId).toMatch(URL_SAFE);
+  expect(jobId).not.toContain("%");
+  expect(encodeURIComponent(jobId)).toBe(jobId);
+  // A router that decodes once more than it should (Bull Board's did) changes nothing.
+  expect(decodeURIComponent(decodeURIComponent(jobId))).toBe(jobId);
+}
+
+describe("guarantee: every job id the ingest can produce opens in Bull Board", () => {
+  it("an event id with `:`, `/`, a space, `#`, `?`, `%` or non-ASCII → a job id of URL-safe characters, no `%`, the same after any number of decodings", () => {
+    for (const id of ["a:b", "a/b", "a b", "a#b", "a?b", "a%b", "a%25b", "é", "💥", "~", "meta"]) {
+      const jobId = jobIdForEvent(id);
+      survivesUrls(jobId);
+      expect(eventIdForJob(jobId)).toBe(id);
+      expect(eventIdForJob(decodeURIComponent(encodeURIComponent(jobId)))).toBe(id);
+    }
+  });
+
+  it("every one of the 1,112,064 Unicode scalar values, alone and between `evt_` and `:1` → a URL-safe job id that reads back as it (so no two alike)", () => {
+    let checked = 0;
+    for (let code = 0; code <= 0x10ffff; code += 1) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const character = String.fromCodePoint(code);
+      for (const id of [character, `evt_${character}:1`]) {
+        const jobId = jobIdForEvent(id);
+        // Reading back is what makes the mapping one-to-one: two ids cannot share a job id.
+        if (!URL_SAFE.test(jobId) || eventIdForJob(jobId) !== id) {
+          throw new Error(`${JSON.stringify(id)} → ${JSON.stringify(jobId)}`);
+        }
+      }
+      checked += 1;
+    }
+    expect(checked).toBe(1_112_064);
+  }, 60_000);
+
+  it("every pair of ASCII characters (16,384 ids) → URL-safe, round-trips, no two alike", () => {
+    const jobIds = new Set<string>();
+    for (let a = 0; a < 128; a += 1) {
+      for (let b = 0; b < 128; b += 1) {
+        const id = String.fromCharCode(a, b);
+        const jobId = jobIdForEvent(id);
+        survivesUrls(jobId);
+        expect(eventIdForJob(jobId)).toBe(id);
+        jobIds.add(jobId);
+      }
+    }
+    expect(jobIds.size).toBe(128 * 128);
+  });
+
+  it("5,000 random ids → URL-safe job ids", () => {
+    for (const id of randomIds(5_000, 23)) survivesUrls(jobIdForEvent(id));
+  });
+
+  it("percent-encoded job ids of earlier versions (`~a%3Ab`, `~%7E`) → still read back as their event ids", () => {
+    for (const [legacy, id] of [
+      ["~a%3Ab%3Ac", "a:b:c"],
+      ["~%7E", "~"],
+      ["~%25", "%"],
+      ["~with%20space", "with space"],
+      ["~%C3%A9v%C3%A8nement", "évènement"],
+      ["~123", "123"],
+    ] as const) {
+      expect(eventIdForJob(legacy)).toBe(id);
+    }
   });
 });
