@@ -21,6 +21,10 @@ export interface WebhookEventsTable {
   received_at: DefaultedTimestamp;
   processed_at: Timestamp | null;
   last_error: string | null;
+  /** Set when an operator changed the job's data in the dashboard (see job_data_edits). */
+  edited_at: Timestamp | null;
+  /** The dashboard user who last changed the job's data. */
+  edited_by: string | null;
 }
 
 export interface ConsumersTable {
@@ -168,6 +172,18 @@ export interface AnalyticsEventsTable {
   recorded_at: DefaultedTimestamp;
 }
 
+/** One change an operator made to a failed job's data in the dashboard (migration 0002). */
+export interface JobDataEditsTable {
+  id: Generated<number>;
+  event_id: string;
+  queue_name: string;
+  job_id: string;
+  edited_by: string;
+  edited_at: DefaultedTimestamp;
+  /** `[{ path, before?, after? }]`: the fields that changed, a missing side meaning absent. */
+  changes: Json;
+}
+
 export interface WebhookDeadLettersTable {
   id: Generated<number>;
   event_id: string;
@@ -196,6 +212,7 @@ export interface Database {
   email_outbox: EmailOutboxTable;
   analytics_events: AnalyticsEventsTable;
   webhook_dead_letters: WebhookDeadLettersTable;
+  job_data_edits: JobDataEditsTable;
 }
 
 export type WebhookEvent = Selectable<WebhookEventsTable>;

@@ -38,6 +38,7 @@ const tables = [
   "draw_winners",
   "email_outbox",
   "experiences",
+  "job_data_edits",
   "queue_participants",
   "reservations",
   "webhook_dead_letters",
