@@ -262,7 +262,8 @@ describe("the envelope", () => {
 
   it("accepts the edges of its fields", () => {
     for (const envelope of [
-      { ...base, created: 0 },
+      { ...base, created: 946_684_800 },
+      { ...base, created: 4_102_444_800 },
       { ...base, id: "x" },
       { ...base, id: "i".repeat(255) },
       { ...base, experienceId: undefined },

@@ -126,7 +126,13 @@ describe("jobIdForEvent", () => {
   });
 
   it("handles every id the envelope accepts, and the envelope refuses the ids it cannot handle", () => {
-    const envelope = (id: string) => ({ id, type: "t", created: 1, organizationId: "o", data: {} });
+    const envelope = (id: string) => ({
+      id,
+      type: "t",
+      created: 1_764_150_060,
+      organizationId: "o",
+      data: {},
+    });
     for (const id of randomIds(1_000, 11)) {
       if (!parseEnvelope(envelope(id)).success) continue;
       expect(() => jobIdForEvent(id)).not.toThrow();
