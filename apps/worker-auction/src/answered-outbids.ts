@@ -1,7 +1,7 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import type { HandlerContext } from "@fanfare-relay/worker/handler";
 import { sql, type Transaction } from "kysely";
-import { outbidEmailsOfBidder } from "./email-keys.ts";
+import { outbidEmailsOfBidder } from "@fanfare-relay/emails/outbid";
 
 /** Whether the bidder has bid above `amount`: "you've been outbid at `amount`" is then stale. */
 export async function hasBidAbove(

@@ -1,6 +1,5 @@
 import type { Database, DrawWinnerStatus } from "@fanfare-relay/db/schema";
 import { sql, type Transaction } from "kysely";
-import { emailKey } from "@fanfare-relay/worker/email-key";
 
 /** What one event knows about one winner; every other column is left as it is. */
 export interface WinnerFacts {
@@ -86,6 +85,3 @@ export async function mergeWinners(
     .returning(["consumer_id", "status"])
     .execute();
 }
-
-export const drawWinnerEmailKey = (drawId: string, consumerId: string) =>
-  emailKey("draw-winner", drawId, consumerId);

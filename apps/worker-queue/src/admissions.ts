@@ -1,6 +1,5 @@
 import type { AdmissionStatus, Database } from "@fanfare-relay/db/schema";
 import { sql, type Transaction } from "kysely";
-import { emailKey } from "@fanfare-relay/worker/email-key";
 
 export interface AdmissionFacts {
   distributionId?: string | undefined;
@@ -73,6 +72,3 @@ export async function mergeAdmission(
     .returning(["status", "expires_at"])
     .executeTakeFirstOrThrow();
 }
-
-export const admissionEmailKey = (experienceId: string, consumerId: string) =>
-  emailKey("admission-granted", experienceId, consumerId);

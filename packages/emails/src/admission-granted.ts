@@ -1,5 +1,13 @@
 import type { EmailDraft } from "@fanfare-relay/worker/handler";
+import { emailKey } from "@fanfare-relay/worker/email-key";
 import { escapeHtml, formatInstant, shopLink } from "@fanfare-relay/worker/html";
+
+/**
+ * One "You're in!" mail per consumer and experience, whichever path queues it: the admission
+ * (`queue.consumer_admitted`) or the consumer's email arriving later (`consumer.*`).
+ */
+export const admissionEmailKey = (experienceId: string, consumerId: string) =>
+  emailKey("admission-granted", experienceId, consumerId);
 
 export interface AdmissionGrantedEmail {
   key: string;
@@ -9,6 +17,7 @@ export interface AdmissionGrantedEmail {
   expiresAt: string;
 }
 
+/** The "You're in!" mail: the checkout link with the admission token, and when the spot ends. */
 export function admissionGrantedEmail(input: AdmissionGrantedEmail): EmailDraft {
   const checkoutUrl = shopLink(input.shopUrl, "checkout", { token: input.token });
   const expires = formatInstant(input.expiresAt);

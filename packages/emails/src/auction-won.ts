@@ -1,6 +1,13 @@
 import type { EmailDraft } from "@fanfare-relay/worker/handler";
+import { emailKey } from "@fanfare-relay/worker/email-key";
 import { escapeHtml, shopLink } from "@fanfare-relay/worker/html";
 import { formatMoney } from "@fanfare-relay/worker/money";
+
+/**
+ * One auction-won mail per auction, whichever path queues it: the end (`auction.auction_ended`)
+ * or the winner's email arriving later (`consumer.*`).
+ */
+export const auctionWonEmailKey = (auctionId: string) => emailKey("auction-won", auctionId);
 
 export interface AuctionWonEmail {
   key: string;
@@ -12,6 +19,7 @@ export interface AuctionWonEmail {
   currency: string | null;
 }
 
+/** The auction-won mail: the final bid when known, and the auction's checkout link. */
 export function auctionWonEmail(input: AuctionWonEmail): EmailDraft {
   const checkoutUrl = shopLink(
     input.shopUrl,

@@ -1,5 +1,13 @@
 import type { EmailDraft } from "@fanfare-relay/worker/handler";
+import { emailKey } from "@fanfare-relay/worker/email-key";
 import { escapeHtml, formatInstant, shopLink } from "@fanfare-relay/worker/html";
+
+/**
+ * One winner mail per draw and winner, whichever path queues it: the selection
+ * (`draw.winners_selected`) or the winner's email arriving later (`consumer.*`).
+ */
+export const drawWinnerEmailKey = (drawId: string, consumerId: string) =>
+  emailKey("draw-winner", drawId, consumerId);
 
 export interface DrawWinnerEmail {
   key: string;
@@ -10,6 +18,7 @@ export interface DrawWinnerEmail {
   claimDeadline: string;
 }
 
+/** The winner mail: the claim link (draw and claim token) and the claim deadline. */
 export function drawWinnerEmail(input: DrawWinnerEmail): EmailDraft {
   const claimUrl = shopLink(input.shopUrl, "claim", {
     draw: input.drawId,

@@ -1,8 +1,8 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
 import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
 import { mergeAuction } from "../auctions.ts";
-import { auctionWonEmailKey, outbidEmailsOfAuction } from "../email-keys.ts";
-import { auctionWonEmail } from "../emails/auction-won.ts";
+import { auctionWonEmail, auctionWonEmailKey } from "@fanfare-relay/emails/auction-won";
+import { outbidEmailsOfAuction } from "@fanfare-relay/emails/outbid";
 
 export const auctionEnded: EventHandler<"auction.auction_ended"> = async (context) => {
   const { tx, event, links } = context;

@@ -2,8 +2,7 @@ import type { EventHandler } from "@fanfare-relay/worker/handler";
 import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
 import { hasBidAbove } from "../answered-outbids.ts";
 import { mergeAuction } from "../auctions.ts";
-import { outbidEmailKey } from "../email-keys.ts";
-import { outbidEmail } from "../emails/outbid.ts";
+import { outbidEmail, outbidEmailKey } from "@fanfare-relay/emails/outbid";
 
 export const outbid: EventHandler<"auction.outbid"> = async (context) => {
   const { tx, event, links } = context;

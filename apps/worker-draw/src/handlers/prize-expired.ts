@@ -1,5 +1,6 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { drawWinnerEmailKey, mergeWinners } from "../draw-winners.ts";
+import { drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
+import { mergeWinners } from "../draw-winners.ts";
 
 export const prizeExpired: EventHandler<"draw.prize_expired"> = async (context) => {
   const { tx, event } = context;

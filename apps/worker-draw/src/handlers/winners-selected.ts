@@ -1,7 +1,7 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
 import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
-import { drawWinnerEmailKey, mergeWinners } from "../draw-winners.ts";
-import { drawWinnerEmail } from "../emails/draw-winner.ts";
+import { drawWinnerEmail, drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
+import { mergeWinners } from "../draw-winners.ts";
 
 interface Winner {
   consumerId: string;

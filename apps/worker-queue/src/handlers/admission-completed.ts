@@ -1,5 +1,6 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { admissionEmailKey, mergeAdmission } from "../admissions.ts";
+import { admissionEmailKey } from "@fanfare-relay/emails/admission-granted";
+import { mergeAdmission } from "../admissions.ts";
 
 export const admissionCompleted: EventHandler<"queue.admission_completed"> = async (context) => {
   const { tx, event } = context;

@@ -1,7 +1,7 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
 import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
-import { admissionEmailKey, mergeAdmission } from "../admissions.ts";
-import { admissionGrantedEmail } from "../emails/admission-granted.ts";
+import { admissionEmailKey, admissionGrantedEmail } from "@fanfare-relay/emails/admission-granted";
+import { mergeAdmission } from "../admissions.ts";
 
 export const consumerAdmitted: EventHandler<"queue.consumer_admitted"> = async (context) => {
   const { tx, event, links } = context;
