@@ -96,7 +96,8 @@ describe("the worker process", () => {
     expect(proc.output()).toContain("SMTP_URL");
     expect(proc.output()).toContain("WORKER_CONCURRENCY");
     expect(proc.output()).not.toMatch(/at .*\.ts:\d+/);
-  });
+    // Starting tsx takes seconds on a loaded machine.
+  }, 20_000);
 
   it("killed with SIGKILL mid-job: another worker completes the job later, with one effect and one email; SIGTERM lets a job in flight finish", async () => {
     await database.db

@@ -3,14 +3,22 @@ import { migrateToLatest } from "@fanfare-relay/db/migrate";
 import { startPgliteHost } from "@fanfare-relay/db/pglite-host";
 import type { Family } from "@fanfare-relay/events/families";
 import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
-import { createLogger } from "@fanfare-relay/logging/logger";
+import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
+import { createLogger, type Logger } from "@fanfare-relay/logging/logger";
+import {
+  EvictionPolicyWatch,
+  type EvictionPolicyState,
+} from "@fanfare-relay/queues/eviction-policy";
 import { createWorkerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
-import closeWithGrace from "close-with-grace";
+import { sql } from "kysely";
 import { createWorker } from "./create-worker.ts";
+import { DatabaseWatch, redactDatabaseUrl, type DatabaseState } from "./database-readiness.ts";
 import type { HandlerMap } from "./handler.ts";
 import { buildHealthServer } from "./health-server.ts";
+import { JobIntake } from "./job-intake.ts";
 import { createMailer, domainOf } from "./mailer.ts";
 import type { WorkerEnv } from "./worker-env.ts";
+import { evictionPolicyMessage, readinessProblems } from "./worker-readiness.ts";
 
 export interface WorkerAppOptions<F extends Family> {
   family: F;
@@ -18,7 +26,55 @@ export interface WorkerAppOptions<F extends Family> {
   env: WorkerEnv;
 }
 
-/** What every worker app's main.ts does: wire real dependencies, start, stop cleanly. */
+/** A database check that takes longer than this counts as unreachable (a firewall that drops). */
+const DATABASE_CHECK_TIMEOUT_MS = 5_000;
+
+function logDatabaseChange(
+  logger: Logger,
+  database: string,
+  state: DatabaseState,
+  previous: DatabaseState,
+) {
+  if (state.status === "unreachable") {
+    const { code, reason, hint } = state.problem;
+    logger.error(
+      { database, code, reason },
+      `database unreachable: ${reason} (${code}); ${hint}. Not taking jobs until it answers`,
+    );
+  } else if (state.status === "reachable" && previous.status === "unreachable") {
+    logger.info({ database }, "database reachable again; taking jobs");
+  }
+}
+
+function logEvictionChange(
+  logger: Logger,
+  state: EvictionPolicyState,
+  previous: EvictionPolicyState["status"],
+) {
+  if (state.status === "unsafe" && !state.allowed) {
+    logger.error(
+      { code: "WORKER_REDIS_EVICTION_POLICY", maxmemoryPolicy: state.policy },
+      evictionPolicyMessage(state.policy),
+    );
+  } else if (state.status === "unsafe") {
+    logger.warn(
+      { maxmemoryPolicy: state.policy },
+      `Redis maxmemory-policy is ${state.policy}, allowed by REDIS_ALLOW_EVICTION=true: Redis may evict queued jobs`,
+    );
+  } else if (state.status === "safe" && previous === "unsafe") {
+    logger.info({ maxmemoryPolicy: state.policy }, "Redis maxmemory-policy is noeviction again");
+  }
+}
+
+/**
+ * What every worker app's main.ts does: wire real dependencies, start, stop cleanly.
+ *
+ * The process starts even when PostgreSQL is unreachable: it says why in one log line, answers
+ * `/readyz` 503 with the reason, takes no jobs (they wait in Redis, keeping their attempts) and
+ * checks again every `READINESS_CHECK_INTERVAL_MS`; it logs once when the database is back and
+ * takes jobs again. Redis's `maxmemory-policy` is checked the same way. The first SIGTERM or
+ * SIGINT drains (no new jobs, jobs in progress finish, exit 0); repeated SIGTERMs are ignored.
+ */
 export async function runWorkerApp<F extends Family>({
   family,
   handlers,
@@ -32,15 +88,19 @@ export async function runWorkerApp<F extends Family>({
     env.DATABASE_URL === undefined
       ? await startPgliteHost({ dataDir: env.PGLITE_DATA_DIR, port: 0 })
       : undefined;
+  const databaseUrl = env.DATABASE_URL ?? pglite?.url ?? "";
+  const database =
+    pglite === undefined ? redactDatabaseUrl(databaseUrl) : `pglite (${env.PGLITE_DATA_DIR})`;
   const db = connect({
-    connectionString: env.DATABASE_URL ?? pglite?.url ?? "",
+    connectionString: databaseUrl,
     // A job holds one connection for its transaction and may take a second to send its emails.
     max: env.DATABASE_POOL_SIZE ?? env.WORKER_CONCURRENCY + 2,
     onError: (error) => {
       logger.warn({ err: error }, "idle database connection lost");
+      // Check now rather than at the next tick: the server may have gone away.
+      void databaseCheck.check();
     },
   });
-  if (env.MIGRATE_ON_START || pglite !== undefined) await migrateToLatest(db);
 
   const connection = createWorkerConnection(env.REDIS_URL);
   logConnectionOutages(connection, logger, "redis");
@@ -67,14 +127,98 @@ export async function runWorkerApp<F extends Family>({
     maxRedrives: env.DEAD_LETTER_MAX_REDRIVES,
     redriveIntervalMs: env.DEAD_LETTER_REDRIVE_INTERVAL_SECONDS * 1000,
   });
+  const intake = new JobIntake({
+    worker: worker.worker,
+    start: () => {
+      worker.start();
+    },
+  });
+
+  let shuttingDown = false;
+  let migrated = !(env.MIGRATE_ON_START || pglite !== undefined);
+  let announced = false;
+  let listening = false;
+  const announceReady = () => {
+    announced = true;
+    logger.info(
+      {
+        queue: worker.queueName,
+        concurrency: env.WORKER_CONCURRENCY,
+        redis: redactRedisUrl(env.REDIS_URL),
+        database,
+        healthPort: env.PORT,
+      },
+      `${service} ready`,
+    );
+  };
+
+  // Runs after every database check: jobs are taken only while the database answers.
+  let applying: Promise<void> = Promise.resolve();
+  const applyDatabaseState = (state: DatabaseState) => {
+    applying = applying.then(async () => {
+      if (shuttingDown) return;
+      if (state.status !== "reachable") {
+        await intake.pause();
+        return;
+      }
+      if (!migrated) {
+        try {
+          await migrateToLatest(db);
+          migrated = true;
+        } catch (error) {
+          logger.error({ err: error }, "migrations failed; retrying at the next check");
+          return;
+        }
+      }
+      intake.take();
+      if (listening && !announced) announceReady();
+    });
+  };
+
+  const databaseCheck = new DatabaseWatch({
+    probe: () => sql`SELECT 1`.execute(db),
+    intervalMs: env.READINESS_CHECK_INTERVAL_MS,
+    timeoutMs: DATABASE_CHECK_TIMEOUT_MS,
+    onChange: (state, previous) => {
+      logDatabaseChange(logger, database, state, previous);
+    },
+    onCheck: applyDatabaseState,
+  });
+
+  const evictionWatch = new EvictionPolicyWatch({
+    redis: connection,
+    intervalMs: env.READINESS_CHECK_INTERVAL_MS,
+    allowEviction: env.REDIS_ALLOW_EVICTION,
+    onChange: (() => {
+      let previous: EvictionPolicyState["status"] = "unknown";
+      return (state: EvictionPolicyState) => {
+        logEvictionChange(logger, state, previous);
+        previous = state.status;
+      };
+    })(),
+  });
+  // After an outage Redis may be a different server (failover) with another policy.
+  connection.on("ready", () => void evictionWatch.check());
+
   const health = buildHealthServer({
-    isHealthy: () => worker.isRunning() && connection.status === "ready",
+    isHealthy: () => !shuttingDown && connection.status === "ready" && intake.alive,
+    readinessProblems: () =>
+      readinessProblems({
+        shuttingDown,
+        redisStatus: connection.status,
+        database: databaseCheck.state,
+        eviction: evictionWatch.state,
+      }),
     registry: worker.metrics.registry,
   });
 
-  closeWithGrace({ delay: env.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+  onGracefulShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+    shuttingDown = true;
     if (err) logger.error({ err }, "shutting down after an unexpected error");
     else logger.info({ signal }, "shutting down: jobs in progress finish, no new ones start");
+    databaseCheck.stop();
+    evictionWatch.stop();
+    await applying;
     await worker.close();
     await health.close();
     mailer.close();
@@ -84,17 +228,18 @@ export async function runWorkerApp<F extends Family>({
     logger.info(`${service} stopped`);
   });
 
-  worker.start();
+  evictionWatch.start();
+  await databaseCheck.check();
+  databaseCheck.start();
+  await applying;
   await worker.waitUntilReady();
   await health.listen({ port: env.PORT, host: env.HOST });
-  logger.info(
-    {
-      queue: worker.queueName,
-      concurrency: env.WORKER_CONCURRENCY,
-      redis: redactRedisUrl(env.REDIS_URL),
-      database: pglite === undefined ? "postgres" : `pglite (${env.PGLITE_DATA_DIR})`,
-      healthPort: env.PORT,
-    },
-    `${service} ready`,
-  );
+  listening = true;
+  if (intake.started) announceReady();
+  else {
+    logger.warn(
+      { queue: worker.queueName, database, healthPort: env.PORT },
+      `${service} started but not ready: waiting for the database, /readyz answers 503`,
+    );
+  }
 }

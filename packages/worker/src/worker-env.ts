@@ -18,6 +18,8 @@ export function workerEnvSchema(defaultPort: number) {
   return z.object({
     REDIS_URL: redisUrl,
     REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
+    // Same name and meaning as the ingest's: the operator accepts a Redis that may evict keys.
+    REDIS_ALLOW_EVICTION: flag(false),
     DATABASE_URL: databaseUrl,
     PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).optional(),
@@ -40,6 +42,8 @@ export function workerEnvSchema(defaultPort: number) {
     JOB_LOCK_DURATION_MS: integer(1_000, 30_000),
     STALLED_INTERVAL_MS: integer(1_000, 30_000),
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
+    // How often the database and Redis's maxmemory-policy are checked for /readyz.
+    READINESS_CHECK_INTERVAL_MS: integer(100, 5_000),
     LOG_LEVEL: logLevel,
   });
 }

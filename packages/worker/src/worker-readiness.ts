@@ -1,0 +1,55 @@
+import type { EvictionPolicyState } from "@fanfare-relay/queues/eviction-policy";
+import type { DatabaseState } from "./database-readiness.ts";
+import type { ReadinessProblem } from "./health-server.ts";
+
+export interface WorkerConditions {
+  shuttingDown: boolean;
+  /** ioredis's `status` of the worker's connection (`ready` when usable). */
+  redisStatus: string;
+  database: DatabaseState;
+  eviction: EvictionPolicyState;
+}
+
+/** The fix an operator needs, in one sentence; shared by the log line and `/readyz`. */
+export function evictionPolicyMessage(policy: string): string {
+  return (
+    `Redis maxmemory-policy is ${policy}: Redis may evict queued jobs, and events the ingest ` +
+    `acknowledged would vanish. Fix: set maxmemory-policy noeviction (CONFIG SET maxmemory-policy ` +
+    `noeviction and in redis.conf or the provider's settings), or set REDIS_ALLOW_EVICTION=true ` +
+    `to accept the risk`
+  );
+}
+
+/**
+ * Every reason a worker is not ready, in the order an operator should look at them; empty when
+ * it is. A policy that may evict but was allowed (`REDIS_ALLOW_EVICTION=true`) is not a reason.
+ */
+export function readinessProblems(conditions: WorkerConditions): ReadinessProblem[] {
+  const problems: ReadinessProblem[] = [];
+  if (conditions.shuttingDown) {
+    problems.push({ code: "WORKER_SHUTTING_DOWN", message: "shutting down" });
+  }
+  if (conditions.redisStatus !== "ready") {
+    problems.push({
+      code: "WORKER_REDIS_UNAVAILABLE",
+      message: `redis connection ${conditions.redisStatus}`,
+    });
+  }
+  const { database, eviction } = conditions;
+  if (database.status === "unknown") {
+    problems.push({ code: "WORKER_DATABASE_UNAVAILABLE", message: "database not checked yet" });
+  } else if (database.status === "unreachable") {
+    const { reason, code, hint } = database.problem;
+    problems.push({
+      code: "WORKER_DATABASE_UNAVAILABLE",
+      message: `database unreachable: ${reason} (${code}); ${hint}`,
+    });
+  }
+  if (eviction.status === "unsafe" && !eviction.allowed) {
+    problems.push({
+      code: "WORKER_REDIS_EVICTION_POLICY",
+      message: evictionPolicyMessage(eviction.policy),
+    });
+  }
+  return problems;
+}
