@@ -8,11 +8,20 @@ export interface RunningApp {
   waitFor: (text: string) => Promise<void>;
 }
 
-/** Runs an app's `src/main.ts` as its own process, as `pnpm start` would, with only `env`. */
-export function spawnApp(appDir: string, env: Record<string, string>): RunningApp {
+/**
+ * Runs an app's `src/main.ts` as its own process, as `pnpm start` would, with only `env`.
+ * `detached: true` makes it the leader of its own process group, so a test can signal the group
+ * (`process.kill(-child.pid, "SIGTERM")`) as a supervisor does.
+ */
+export function spawnApp(
+  appDir: string,
+  env: Record<string, string>,
+  { detached = false }: { detached?: boolean } = {},
+): RunningApp {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: appDir,
     env: { PATH: process.env.PATH ?? "", ...env },
+    detached,
   });
   let output = "";
   const waiters: { text: string; resolve: () => void }[] = [];
