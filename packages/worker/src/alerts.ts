@@ -1,8 +1,10 @@
 import type { Logger } from "@fanfare-relay/logging/logger";
+import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { randomUUID } from "node:crypto";
 import type { EmailSender } from "./email-outbox.ts";
 import { messageIdFor } from "./email-outbox.ts";
 import { escapeHtml } from "./html.ts";
+import { loggableError } from "./storable.ts";
 
 export interface AlerterOptions {
   logger: Logger;
@@ -19,6 +21,8 @@ export interface DeadLetterAlert {
   jobId: string;
   attempts: number;
   error: string;
+  /** Written by the reconciliation, after the worker that failed it could not (or died). */
+  recordedLate?: boolean;
 }
 
 export interface FailureRateAlert {
@@ -36,7 +40,13 @@ export interface FailureRateAlert {
 export class Alerter {
   constructor(private readonly options: AlerterOptions) {}
 
-  async deadLetter(alert: DeadLetterAlert): Promise<void> {
+  /**
+   * Logs the alert synchronously, before anything else can fail (the caller need not await it for
+   * the line to be written), then mails it. The error text is redacted here too: it may quote an
+   * SMTP server's reply, and with it a recipient's address.
+   */
+  async deadLetter(input: DeadLetterAlert): Promise<void> {
+    const alert = { ...input, error: redactEmailAddresses(input.error) };
     this.options.logger.error({ alert: "dead_letter", ...alert }, "event moved to dead letters");
     await this.mail(
       `[fanfare-relay] dead letter: ${alert.type} ${alert.eventId}`,
@@ -73,7 +83,7 @@ export class Alerter {
         html: `<pre>${escapeHtml(text)}</pre>`,
       });
     } catch (error) {
-      logger.warn({ err: error }, "alert email could not be sent");
+      logger.warn({ err: loggableError(error) }, "alert email could not be sent");
     }
   }
 }

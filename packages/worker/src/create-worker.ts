@@ -1,8 +1,8 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import type { TypedEvent } from "@fanfare-relay/events/catalogue";
-import { parseEnvelope, type Envelope } from "@fanfare-relay/events/envelope";
 import { familyQueueNames, type Family } from "@fanfare-relay/events/families";
 import type { Logger } from "@fanfare-relay/logging/logger";
+import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
 import { RETRY_BACKOFF_TYPE, retryDelayMs } from "@fanfare-relay/queues/retry-schedule";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
@@ -10,14 +10,16 @@ import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { Alerter } from "./alerts.ts";
 import { recordDeadLetter } from "./dead-letters.ts";
-import { recordFailedAttempt } from "./webhook-events.ts";
+import { recordFailedAttempt, settleAppliedEvent, type EventHead } from "./webhook-events.ts";
 import { EmailDeliveryError, deliverEventEmails, type EmailSender } from "./email-outbox.ts";
 import { FailureRateMonitor } from "./failure-rate.ts";
 import type { HandlerMap } from "./handler.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { PermanentEventError } from "./permanent-error.ts";
 import { parseFamilyEvent, processEvent, type ProcessOutcome } from "./process-event.ts";
+import { reconcileDeadLetters } from "./reconcile-dead-letters.ts";
 import { redriveDeadLetters } from "./redrive.ts";
+import { isDataError, loggableError, storableErrorText } from "./storable.ts";
 
 export interface WorkerDeps<F extends Family> {
   family: F;
@@ -45,6 +47,14 @@ export interface WorkerDeps<F extends Family> {
   maxRedrives?: number;
   /** 0 disables the scheduled re-drive (tests call redriveDeadLetters themselves). */
   redriveIntervalMs?: number;
+  /**
+   * How often BullMQ's failed set is reconciled with the dead letters (letters the database could
+   * not take when their job failed are written then); it also runs at start. Default 60 s; 0
+   * disables it (tests call reconcileDeadLetters themselves).
+   */
+  reconcileIntervalMs?: number;
+  /** Jobs that failed less than this long ago are left to their worker; default 30 s. */
+  reconcileGraceMs?: number;
 }
 
 export interface FamilyWorker {
@@ -56,6 +66,8 @@ export interface FamilyWorker {
   waitUntilReady(): Promise<void>;
   isRunning(): boolean;
   redriveDeadLetters(): Promise<number>;
+  /** One reconciliation round (see reconcile-dead-letters.ts); returns the letters written. */
+  reconcileDeadLetters(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -64,13 +76,58 @@ export interface JobResult {
   emailsSent: number;
 }
 
-function parseEnvelopeOrUndefined(payload: unknown): Envelope | undefined {
-  const parsed = parseEnvelope(payload);
-  return parsed.success ? parsed.envelope : undefined;
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The event id a job stands for; a job id that is not a valid escaped id stands for itself. */
+function eventIdOf(job: Job): string {
+  const jobId = job.id ?? "";
+  try {
+    return eventIdForJob(jobId);
+  } catch {
+    return jobId;
+  }
 }
 
-const errorMessage = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+/**
+ * What the bookkeeping can know of a job's event, whatever its payload: the parsed event when
+ * there is one, else the job's id and name plus whatever envelope fields the payload has.
+ */
+function headOfJob(job: Job, event: TypedEvent | undefined): EventHead {
+  if (event !== undefined) return event;
+  const data: unknown = job.data;
+  const fields = isRecord(data) ? data : {};
+  return {
+    id: eventIdOf(job),
+    type: job.name,
+    created: fields.created,
+    organizationId: fields.organizationId,
+    experienceId: fields.experienceId,
+  };
+}
+
+/** Whether BullMQ will retry this failed attempt (see Job.shouldRetryJob) or fail it for good. */
+function isLastAttempt(job: Job, attempt: number, retryTimeScale: number): boolean {
+  if (attempt >= (job.opts.attempts ?? 1)) return true;
+  const backoff = job.opts.backoff;
+  // Our schedule answers -1 past its end, which BullMQ takes as "do not retry".
+  return (
+    typeof backoff === "object" &&
+    backoff.type === RETRY_BACKOFF_TYPE &&
+    retryDelayMs(attempt, retryTimeScale) < 0
+  );
+}
+
+/** The error a job fails with: never an email address in BullMQ's failedReason and stack. */
+function failureToThrow(error: unknown): unknown {
+  if (error instanceof PermanentEventError) return new UnrecoverableError(error.message);
+  if (!(error instanceof Error)) return error;
+  const text = `${error.message}\n${error.stack ?? ""}`;
+  return redactEmailAddresses(text) === text ? error : loggableError(error);
+}
+
+/** Clock differences between replicas: each round re-reads this much of the last one. */
+const RECONCILE_OVERLAP_MS = 60_000;
 
 /** Wires a family's handlers to its BullMQ queue: retries, dead letters, alerts, metrics. */
 export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorker {
@@ -87,6 +144,8 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     redriveAfterMs = 60 * 60_000,
     maxRedrives = 3,
     redriveIntervalMs = 5 * 60_000,
+    reconcileIntervalMs = 60_000,
+    reconcileGraceMs = 30_000,
   } = deps;
   const queueName = familyQueueNames[family];
   const metrics = createWorkerMetrics();
@@ -109,51 +168,95 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     messageIdDomain: deps.messageIdDomain,
     shopUrl: deps.shopUrl,
   };
+  // Jobs whose dead-letter alert went out while their letter could not be written: job id →
+  // attempts made. The reconciliation that writes the letter later does not alert again.
+  const alertedKey = `${prefix}:${queueName}:dead-letters:alerted`;
 
   // Failures the processor saw; any other failure (BullMQ failing a job that stalled too often)
   // is handled from the worker's "failed" event.
   const seen = new WeakSet<object>();
 
+  type LogContext = Record<string, unknown>;
+  /** One piece of bookkeeping: its failure is logged and never stops the next piece. */
+  async function step(log: LogContext, what: string, run: () => Promise<unknown>) {
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      logger.error({ ...log, err: loggableError(error) }, `could not ${what}`);
+      return false;
+    }
+  }
+
+  /**
+   * Everything a failed attempt leaves behind. For a final failure the alert comes first and
+   * does not depend on the database: a failure while PostgreSQL is down is still heard, and its
+   * letter is written by the reconciliation once PostgreSQL is back. Never throws.
+   */
   async function onFailure(
     job: Job,
     event: TypedEvent | undefined,
     error: unknown,
-    forceFinal = false,
+    source: "processor" | "bullmq",
   ) {
-    const message = errorMessage(error);
-    const attempt = job.attemptsMade + 1;
+    const message = storableErrorText(error);
+    // In the processor the attempt is not counted yet; in the "failed" event it is.
+    const attempt = source === "processor" ? job.attemptsMade + 1 : job.attemptsMade;
     const final =
-      forceFinal || error instanceof PermanentEventError || attempt >= (job.opts.attempts ?? 1);
+      source === "bullmq"
+        ? await job.getState().then(
+            (state) => state === "failed",
+            () => true,
+          )
+        : error instanceof PermanentEventError || isLastAttempt(job, attempt, retryTimeScale);
     const labels = { queue: queueName, type: job.name };
     metrics.jobs.inc({ ...labels, outcome: final ? "dead" : "failed" });
-    const log = { eventId: event?.id ?? eventIdForJob(job.id ?? ""), type: job.name, attempt };
-    if (!final) logger.warn({ ...log, err: error }, "event failed, will retry");
-    try {
-      // A payload that failed its schema still has a valid envelope worth a row for operators.
-      const head = event ?? parseEnvelopeOrUndefined(job.data);
-      if (head !== undefined) await recordFailedAttempt(db, head, family, message);
-      if (final) {
-        metrics.attempts.observe(labels, attempt);
-        const eventId = event?.id ?? eventIdForJob(job.id ?? "");
-        const jobId = job.id ?? "";
-        await recordDeadLetter(db, {
-          eventId,
-          type: job.name,
-          queueName,
-          jobId,
-          payload: job.data,
-          error: message,
-        });
-        await alerter.deadLetter({
-          eventId,
-          type: job.name,
-          queueName,
-          jobId,
-          attempts: attempt,
-          error: message,
-        });
+    const head = headOfJob(job, event);
+    const jobId = job.id ?? "";
+    const log = { eventId: head.id, type: job.name, attempt };
+    let alerted: Promise<void> | undefined;
+    if (final) {
+      metrics.attempts.observe(labels, attempt);
+      // The log line is written synchronously inside deadLetter; the mail goes meanwhile.
+      alerted = alerter.deadLetter({
+        eventId: head.id,
+        type: job.name,
+        queueName,
+        jobId,
+        attempts: attempt,
+        error: message,
+      });
+    } else {
+      logger.warn({ ...log, err: loggableError(error) }, "event failed, will retry");
+    }
+    await step(log, "record the failed attempt", () =>
+      recordFailedAttempt(db, head, family, message),
+    );
+    if (final) {
+      const recorded = await step(
+        log,
+        "record the dead letter (the reconciliation writes it once the database is back)",
+        () =>
+          recordDeadLetter(db, {
+            eventId: head.id,
+            type: job.name,
+            queueName,
+            jobId,
+            payload: job.data,
+            error: message,
+            family,
+            head,
+            attempts: attempt,
+          }),
+      );
+      if (!recorded) {
+        await step(log, "remember the alert", () =>
+          connection.hset(alertedKey, jobId, String(attempt)),
+        );
       }
-      const rate = await failureRate.record(job.name, job.id ?? "");
+    }
+    await step(log, "count the failure", async () => {
+      const rate = await failureRate.record(job.name, jobId);
       if (rate.alert) {
         await alerter.failureRate({
           type: job.name,
@@ -162,10 +265,47 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
           windowSeconds: Math.round(failureAlertWindowMs / 1000),
         });
       }
-    } catch (bookkeeping) {
-      // The job still fails and stays in BullMQ's failed set; only the bookkeeping is missing.
-      logger.error({ ...log, err: bookkeeping }, "could not record the failure");
+    });
+    await alerted;
+  }
+
+  /** The reconciliation's part: a job in the failed set without an open letter gets one. */
+  async function recordLateDeadLetter(job: Job) {
+    const head = headOfJob(job, undefined);
+    const jobId = job.id ?? "";
+    const error = storableErrorText(job.failedReason || "failed (no reason recorded)");
+    await recordDeadLetter(db, {
+      eventId: head.id,
+      type: job.name,
+      queueName,
+      jobId,
+      payload: job.data,
+      error,
+      family,
+      head,
+      attempts: job.attemptsMade,
+      failedAt: new Date(job.finishedOn ?? Date.now()),
+    });
+    metrics.reconciled.inc({ queue: queueName });
+    const alerted = await connection.hget(alertedKey, jobId);
+    if (alerted === String(job.attemptsMade)) {
+      logger.info(
+        { eventId: head.id, type: job.name, jobId },
+        "dead letter written late (its alert went out when the job failed)",
+      );
+    } else {
+      // Its worker died before it could alert (or the marker was lost): alert now.
+      await alerter.deadLetter({
+        eventId: head.id,
+        type: job.name,
+        queueName,
+        jobId,
+        attempts: job.attemptsMade,
+        error,
+        recordedLate: true,
+      });
     }
+    await connection.hdel(alertedKey, jobId);
   }
 
   async function processJob(job: Job): Promise<JobResult> {
@@ -194,18 +334,30 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
           { queue: queueName, template: "any", outcome: "failed" },
           report.failed.length,
         );
-        const first = report.failed[0]?.error.message ?? "unknown";
-        throw new EmailDeliveryError(`${String(report.failed.length)} email(s) not sent: ${first}`);
+        const first = report.failed[0]?.error ?? "unknown";
+        // Redacted: SMTP replies quote the recipient, and this text reaches logs, BullMQ and
+        // the dead letter.
+        throw new EmailDeliveryError(
+          `${String(report.failed.length)} email(s) not sent: ${storableErrorText(first)}`,
+        );
       }
+      // An event applied earlier whose mail has now all gone out: its dead letter (if any)
+      // resolves and `dead` becomes `completed` again.
+      if (outcome === "duplicate") await settleAppliedEvent(db, event.id);
       const labels = { queue: queueName, type: job.name };
       metrics.jobs.inc({ ...labels, outcome });
       metrics.attempts.observe(labels, job.attemptsMade + 1);
       logger.debug({ eventId: event.id, type: event.type, outcome }, "event processed");
       return { outcome, emailsSent: report.sent.length };
-    } catch (error) {
-      await onFailure(job, event, error);
-      const thrown =
-        error instanceof PermanentEventError ? new UnrecoverableError(error.message) : error;
+    } catch (caught) {
+      // A value PostgreSQL refuses (a time out of range, NUL in text, an index entry too large)
+      // is refused on every attempt: fail for good at once instead of six times over 10 hours.
+      const error =
+        isDataError(caught) && !(caught instanceof PermanentEventError)
+          ? new PermanentEventError("WORKER_UNSTORABLE_EVENT", storableErrorText(caught))
+          : caught;
+      await onFailure(job, event, error, "processor");
+      const thrown = failureToThrow(error);
       if (typeof thrown === "object" && thrown !== null) seen.add(thrown);
       throw thrown;
     } finally {
@@ -228,12 +380,14 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     },
   });
   worker.on("error", (error) => {
-    logger.error({ err: error }, "worker error");
+    logger.error({ err: loggableError(error) }, "worker error");
   });
   worker.on("failed", (job, error) => {
     if (job === undefined || seen.has(error)) return;
-    // Moved to failed by BullMQ itself (e.g. stalled more than maxStalledCount times): final.
-    void onFailure(job, undefined, error, true);
+    // Failed by BullMQ itself (e.g. stalled more than maxStalledCount times): usually final.
+    void onFailure(job, undefined, error, "bullmq").catch((unexpected: unknown) => {
+      logger.error({ err: loggableError(unexpected) }, "could not record the failure");
+    });
   });
 
   const queue = new Queue(queueName, { connection, prefix });
@@ -248,7 +402,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       afterMs: redriveAfterMs,
       maxRedrives,
       onError: (error, eventId) => {
-        logger.error({ err: error, eventId }, "dead letter could not be re-driven");
+        logger.error({ err: loggableError(error), eventId }, "dead letter could not be re-driven");
       },
     });
     if (count > 0) {
@@ -258,6 +412,44 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     return count;
   };
   let redriveTimer: NodeJS.Timeout | undefined;
+
+  // The first round reads the whole failed set (page by page); later ones only what failed since.
+  let reconcileSince = -Infinity;
+  let reconciling: Promise<number> | undefined;
+  const reconcile = () => {
+    reconciling ??= (async () => {
+      try {
+        const result = await reconcileDeadLetters({
+          db,
+          queue,
+          redis: connection,
+          since: reconcileSince,
+          graceMs: reconcileGraceMs,
+          record: recordLateDeadLetter,
+        });
+        reconcileSince = result.until - RECONCILE_OVERLAP_MS;
+        if (result.written > 0) {
+          logger.warn(
+            { count: result.written, queue: queueName },
+            "dead letters written by the reconciliation",
+          );
+        }
+        return result.written;
+      } finally {
+        reconciling = undefined;
+      }
+    })();
+    return reconciling;
+  };
+  const reconcileInBackground = () => {
+    reconcile().catch((error: unknown) => {
+      logger.error(
+        { err: loggableError(error) },
+        "dead-letter reconciliation failed; retried on the next round",
+      );
+    });
+  };
+  let reconcileTimer: NodeJS.Timeout | undefined;
 
   return {
     queueName,
@@ -270,10 +462,15 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       if (redriveIntervalMs > 0) {
         redriveTimer = setInterval(() => {
           redrive().catch((error: unknown) => {
-            logger.error({ err: error }, "dead-letter re-drive failed");
+            logger.error({ err: loggableError(error) }, "dead-letter re-drive failed");
           });
         }, redriveIntervalMs);
         redriveTimer.unref();
+      }
+      if (reconcileIntervalMs > 0) {
+        reconcileInBackground();
+        reconcileTimer = setInterval(reconcileInBackground, reconcileIntervalMs);
+        reconcileTimer.unref();
       }
     },
     async waitUntilReady() {
@@ -281,10 +478,14 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     },
     isRunning: () => worker.isRunning(),
     redriveDeadLetters: redrive,
+    reconcileDeadLetters: reconcile,
     async close() {
       clearInterval(redriveTimer);
+      clearInterval(reconcileTimer);
       // Waits for jobs in progress; their locks are released, nothing is left stalled.
       await worker.close();
+      // A round in progress finishes before the queue's connection goes.
+      await reconciling?.catch(() => undefined);
       await queue.close();
     },
   };

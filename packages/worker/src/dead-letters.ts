@@ -1,5 +1,16 @@
 import type { Database } from "@fanfare-relay/db/schema";
+import { familyQueueNames } from "@fanfare-relay/events/families";
+import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { sql, type Kysely, type Transaction } from "kysely";
+import {
+  isDataError,
+  storableErrorText,
+  storableKey,
+  storablePayload,
+  unstorablePayload,
+  withoutNul,
+} from "./storable.ts";
+import { markEventDead, type EventHead } from "./webhook-events.ts";
 
 export interface DeadLetterInput {
   eventId: string;
@@ -8,45 +19,86 @@ export interface DeadLetterInput {
   jobId: string;
   payload: unknown;
   error: string;
+  /** The event's family; by default the family whose queue `queueName` is. */
+  family?: string;
+  /** What is known of the event, for a `webhook_events` row this has to insert. */
+  head?: EventHead;
+  /** Attempts made, for a `webhook_events` row this has to insert; default 1. */
+  attempts?: number;
+  /** When the job failed for good; default now. */
+  failedAt?: Date;
 }
+
+const familyOfQueue = (queueName: string) =>
+  Object.entries(familyQueueNames).find(([, name]) => name === queueName)?.[0] ?? queueName;
 
 /**
  * One row per event, however often it dies: a re-driven event that fails again updates its row
- * (and reopens it) instead of adding one.
+ * (and reopens it) instead of adding one. In the same transaction the event is marked `dead` in
+ * `webhook_events` (its row inserted if none was written). Never fails on the values themselves:
+ * ids and types too long for an index are cut (with a hash), NUL is escaped, email addresses in
+ * the error are redacted, and a payload jsonb refuses is kept as text (see storablePayload); if
+ * PostgreSQL still refuses a value, the letter is written with the payload as text and the event
+ * row with id, type and family only.
  */
 export async function recordDeadLetter(
   db: Kysely<Database>,
   input: DeadLetterInput,
 ): Promise<void> {
-  const now = new Date();
+  try {
+    await writeDeadLetter(db, input, storablePayload(input.payload), false);
+  } catch (refused) {
+    if (!isDataError(refused)) throw refused;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(input.payload);
+    } catch {
+      json = undefined;
+    }
+    const reason = `refused by PostgreSQL: ${storableErrorText(refused)}`;
+    await writeDeadLetter(db, input, unstorablePayload(reason, json), true);
+  }
+}
+
+async function writeDeadLetter(
+  db: Kysely<Database>,
+  input: DeadLetterInput,
+  payload: string,
+  minimal: boolean,
+): Promise<void> {
+  const failedAt = input.failedAt ?? new Date();
+  const error = withoutNul(redactEmailAddresses(input.error));
+  const eventId = storableKey(input.eventId);
+  const jobId = withoutNul(input.jobId);
   await db.transaction().execute(async (tx) => {
     await tx
       .insertInto("webhook_dead_letters")
       .values({
-        event_id: input.eventId,
-        type: input.type,
+        event_id: eventId,
+        type: storableKey(input.type),
         queue_name: input.queueName,
-        job_id: input.jobId,
-        payload: JSON.stringify(input.payload),
-        error: input.error,
-        failed_at: now,
+        job_id: jobId,
+        payload,
+        error,
+        failed_at: failedAt,
       })
       .onConflict((conflict) =>
         conflict.column("event_id").doUpdateSet({
-          error: input.error,
-          failed_at: now,
+          error,
+          failed_at: failedAt,
           queue_name: input.queueName,
-          job_id: input.jobId,
+          job_id: jobId,
           resolved_at: null,
         }),
       )
       .execute();
-    await tx
-      .updateTable("webhook_events")
-      .set({ status: "dead" })
-      .where("event_id", "=", input.eventId)
-      .where("status", "=", "failed")
-      .execute();
+    await markEventDead(tx, {
+      head: { ...(input.head ?? {}), id: input.eventId, type: input.type },
+      family: input.family ?? familyOfQueue(input.queueName),
+      error,
+      attempts: input.attempts ?? 1,
+      minimal,
+    });
   });
 }
 
@@ -55,9 +107,29 @@ export async function resolveDeadLetter(tx: Transaction<Database>, eventId: stri
   await tx
     .updateTable("webhook_dead_letters")
     .set({ resolved_at: new Date() })
-    .where("event_id", "=", eventId)
+    .where("event_id", "=", storableKey(eventId))
     .where("resolved_at", "is", null)
     .execute();
+}
+
+/**
+ * Which of these jobs of a queue have an open dead letter (the reconciliation's question). Uses
+ * the (queue_name, job_id) index.
+ */
+export async function jobsWithOpenLetters(
+  db: Kysely<Database>,
+  queueName: string,
+  jobIds: readonly string[],
+): Promise<Set<string>> {
+  if (jobIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom("webhook_dead_letters")
+    .select("job_id")
+    .where("queue_name", "=", queueName)
+    .where("job_id", "in", jobIds.map(withoutNul))
+    .where("resolved_at", "is", null)
+    .execute();
+  return new Set(rows.map((row) => row.job_id));
 }
 
 export interface DueDeadLetter {

@@ -2,6 +2,7 @@ import type { Database } from "@fanfare-relay/db/schema";
 import { createHash } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { EmailDraft } from "./handler.ts";
+import { storableErrorText } from "./storable.ts";
 
 /**
  * The Message-ID is derived from the logical email's key, so a resend after a crash carries the
@@ -105,7 +106,8 @@ export async function deliverEventEmails(
       report.failed.push({ id, error: cause });
       await db
         .updateTable("email_outbox")
-        .set({ attempts: sql`attempts + 1`, last_error: cause.message.slice(0, 2000) })
+        // The SMTP reply quotes the recipient (`550 5.1.1 <someone@…>`): stored redacted.
+        .set({ attempts: sql`attempts + 1`, last_error: storableErrorText(cause) })
         .where("id", "=", id)
         .execute();
     }

@@ -9,6 +9,7 @@ export interface WorkerMetrics {
   attempts: Histogram<"queue" | "type">;
   emails: Counter<"queue" | "template" | "outcome">;
   redriven: Counter<"queue">;
+  reconciled: Counter<"queue">;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -45,6 +46,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     redriven: new Counter({
       name: "fanfare_worker_dead_letters_redriven_total",
       help: "Dead letters put back on their queue by the scheduled re-drive",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    reconciled: new Counter({
+      name: "fanfare_worker_dead_letters_reconciled_total",
+      help: "Dead letters written late by the reconciliation (the database was down when the job failed for good, or its worker died)",
       labelNames: ["queue"],
       registers: [registry],
     }),

@@ -15,6 +15,7 @@ import { resolveDeadLetter } from "./dead-letters.ts";
 import { cancelEmail, cancelEmailsStartingWith, queueEmail } from "./email-outbox.ts";
 import type { EventHandler, HandlerContext, HandlerMap } from "./handler.ts";
 import { PermanentEventError } from "./permanent-error.ts";
+import { eventTime } from "./storable.ts";
 
 export interface ProcessEventOptions<F extends Family> {
   db: Kysely<Database>;
@@ -41,6 +42,14 @@ export function parseFamilyEvent(family: Family, payload: unknown): TypedEvent {
   if (!envelope.success) {
     throw new PermanentEventError("WORKER_INVALID_ENVELOPE", describe(envelope.issues));
   }
+  // The envelope only says "a non-negative integer"; a time past JavaScript's Date range
+  // (`created: 10000000000000`) could never be stored, on any attempt.
+  if (eventTime(envelope.envelope.created) === null) {
+    throw new PermanentEventError(
+      "WORKER_INVALID_ENVELOPE",
+      "created: not a representable time (unix seconds)",
+    );
+  }
   const { type } = envelope.envelope;
   if (!isEventType(type) || eventCatalogue[type].family !== family) {
     throw new PermanentEventError("WORKER_WRONG_QUEUE", `${type} is not a ${family} event`);
@@ -54,8 +63,9 @@ export function parseFamilyEvent(family: Family, payload: unknown): TypedEvent {
 
 /**
  * Applies one event exactly once: its claim in `webhook_events`, the handler's rows and any
- * outbox emails commit together or not at all. A duplicate changes nothing but still resolves a
- * dead letter left by an earlier failure.
+ * outbox emails commit together or not at all. A retry that applies it resolves the dead letter
+ * an earlier failure left; a duplicate changes nothing (its letter, if any, is settled by the
+ * caller once the event's mail is sent).
  */
 export async function processEvent<F extends Family>(
   options: ProcessEventOptions<F>,
@@ -69,9 +79,11 @@ export async function processEvent<F extends Family>(
   }
   return db.transaction().execute(async (tx) => {
     const claim = await claimEvent(tx, event, family);
-    // Every failure leaves a `webhook_events` row before its dead letter, so an event claimed for
-    // the first time has none to resolve: the hot path skips that statement.
-    if (claim !== "first") await resolveDeadLetter(tx, event.id);
+    // Every dead letter comes with a `webhook_events` row (written with it, in one transaction),
+    // so an event claimed for the first time has none to resolve: the hot path skips that
+    // statement. An event already applied keeps its letter until its pending mail is sent (the
+    // worker settles it then: settleAppliedEvent).
+    if (claim === "again") await resolveDeadLetter(tx, event.id);
     if (claim === "applied") return "duplicate";
     const context: HandlerContext<EventType> = {
       tx,

@@ -1,7 +1,8 @@
-import type { Database } from "@fanfare-relay/db/schema";
+import type { Database, WebhookEventStatus } from "@fanfare-relay/db/schema";
 import type { TypedEvent } from "@fanfare-relay/events/catalogue";
 import type { Family } from "@fanfare-relay/events/families";
 import { sql, type Kysely, type Transaction } from "kysely";
+import { eventTime, isDataError, storableKey, withoutNul } from "./storable.ts";
 
 /**
  * `first`: never seen before (the usual case). `again`: seen and not applied (an earlier attempt
@@ -9,47 +10,69 @@ import { sql, type Kysely, type Transaction } from "kysely";
  */
 export type Claim = "first" | "again" | "applied";
 
+/**
+ * What the bookkeeping knows of an event. Only `id` and `type` are required: a job whose payload
+ * is not a valid envelope still gets a row, from its job id and name. The other fields are taken
+ * when they are storable and ignored when not.
+ */
 export interface EventHead {
   id: string;
   type: string;
-  created: number;
-  organizationId: string;
-  experienceId?: string | undefined;
+  created?: unknown;
+  organizationId?: unknown;
+  experienceId?: unknown;
 }
 
 type Attempt = { status: "completed" } | { status: "failed"; error: string };
 
+const optionalKey = (value: unknown) => (typeof value === "string" ? storableKey(value) : null);
+
+/** The row's identifying columns; `minimal` leaves out everything but id, type and family. */
+function headColumns(event: EventHead, family: string, minimal: boolean) {
+  return {
+    event_id: storableKey(event.id),
+    type: storableKey(event.type),
+    family,
+    organization_id: minimal ? null : optionalKey(event.organizationId),
+    experience_id: minimal ? null : optionalKey(event.experienceId),
+    event_created_at: minimal ? null : eventTime(event.created),
+  };
+}
+
 /**
- * One attempt at an event, in `webhook_events`: inserted on the first, counted on the next ones,
- * and never moved away from `completed` (or `ignored`) once there.
+ * One attempt at an event, in `webhook_events`: inserted on the first, counted on the next ones.
+ * Never moved away from `completed` (or `ignored`), and never claimed again once applied
+ * (`processed_at` set): an applied event whose mail then failed for good is `dead`, yet its
+ * effects are committed and must not be applied twice. A failed attempt keeps a `dead` event
+ * `dead`: its dead letter is open until an attempt succeeds.
  */
 async function recordAttempt(
   db: Kysely<Database>,
   event: EventHead,
   family: string,
   attempt: Attempt,
+  minimal = false,
 ): Promise<Claim> {
   const outcome =
     attempt.status === "completed"
       ? { status: "completed" as const, processed_at: new Date(), last_error: null }
-      : { status: "failed" as const, last_error: attempt.error };
+      : { status: "failed" as const, last_error: withoutNul(attempt.error) };
+  const update =
+    attempt.status === "completed"
+      ? outcome
+      : {
+          ...outcome,
+          status: sql<WebhookEventStatus>`CASE WHEN webhook_events.status = 'dead' THEN 'dead' ELSE 'failed' END`,
+        };
   const row = await db
     .insertInto("webhook_events")
-    .values({
-      event_id: event.id,
-      type: event.type,
-      family,
-      attempts: 1,
-      organization_id: event.organizationId,
-      experience_id: event.experienceId ?? null,
-      event_created_at: new Date(event.created * 1000),
-      ...outcome,
-    })
+    .values({ ...headColumns(event, family, minimal), attempts: 1, ...outcome })
     .onConflict((conflict) =>
       conflict
         .column("event_id")
-        .doUpdateSet({ ...outcome, attempts: sql`webhook_events.attempts + 1` })
-        .where("webhook_events.status", "not in", ["completed", "ignored"]),
+        .doUpdateSet({ ...update, attempts: sql`webhook_events.attempts + 1` })
+        .where("webhook_events.status", "not in", ["completed", "ignored"])
+        .where("webhook_events.processed_at", "is", null),
     )
     // xmax is 0 on a freshly inserted row, not on one the conflict branch updated.
     .returning(sql<boolean>`xmax = 0`.as("inserted"))
@@ -71,12 +94,73 @@ export function claimEvent(
   return recordAttempt(tx, event, family, { status: "completed" });
 }
 
-/** Records a failed attempt outside the rolled-back transaction, for operators' queries. */
+/**
+ * Records a failed attempt outside the rolled-back transaction, for operators' queries. Values
+ * PostgreSQL refuses (a `created` past any representable time, NUL in a field …) never cost the
+ * row: on such an error it is written with id, type and family only.
+ */
 export async function recordFailedAttempt(
   db: Kysely<Database>,
   event: EventHead,
   family: string,
   error: string,
 ): Promise<void> {
-  await recordAttempt(db, event, family, { status: "failed", error });
+  const attempt = { status: "failed" as const, error };
+  try {
+    await recordAttempt(db, event, family, attempt);
+  } catch (refused) {
+    if (!isDataError(refused)) throw refused;
+    await recordAttempt(db, event, family, attempt, true);
+  }
+}
+
+export interface DeadEvent {
+  head: EventHead;
+  family: string;
+  error: string;
+  /** Attempts made, for a row this inserts (the failed attempts could not be recorded). */
+  attempts: number;
+  minimal?: boolean;
+}
+
+/**
+ * Marks the event `dead` in the transaction that writes its dead letter, inserting a row if none
+ * was ever written (the database was down while the event failed). `dead` means "its dead letter
+ * is open": an applied event (`processed_at` set) whose mail failed for good is `dead` too.
+ */
+export async function markEventDead(
+  tx: Transaction<Database>,
+  { head, family, error, attempts, minimal = false }: DeadEvent,
+): Promise<void> {
+  await tx
+    .insertInto("webhook_events")
+    .values({
+      ...headColumns(head, family, minimal),
+      status: "dead",
+      attempts,
+      last_error: withoutNul(error),
+    })
+    .onConflict((conflict) =>
+      conflict
+        .column("event_id")
+        .doUpdateSet({ status: "dead", last_error: withoutNul(error) })
+        .where("webhook_events.status", "!=", "ignored"),
+    )
+    .execute();
+}
+
+/**
+ * For an event found already applied whose pending mail has now all been sent: its dead letter
+ * (if any) is resolved and a `dead` status goes back to `completed`. One statement; a no-op for
+ * the usual duplicate.
+ */
+export async function settleAppliedEvent(db: Kysely<Database>, eventId: string): Promise<void> {
+  const id = storableKey(eventId);
+  await sql`
+    WITH resolved AS (
+      UPDATE webhook_dead_letters SET resolved_at = now()
+      WHERE event_id = ${id} AND resolved_at IS NULL
+    )
+    UPDATE webhook_events SET status = 'completed', last_error = NULL
+    WHERE event_id = ${id} AND status = 'dead' AND processed_at IS NOT NULL`.execute(db);
 }
