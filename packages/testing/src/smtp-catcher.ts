@@ -18,6 +18,11 @@ export interface SmtpCatcher {
   url: string;
   port: number;
   mails: CaughtMail[];
+  /**
+   * Recipients (lower case) the server refuses with `550 5.1.1 <address>: user unknown`, as a
+   * real one does for a mailbox that does not exist. Add and delete at any time.
+   */
+  refusedRecipients: Set<string>;
   /** Resolves once at least `count` mails have arrived (rejects after `timeoutMs`). */
   waitForMails(count: number, timeoutMs?: number): Promise<CaughtMail[]>;
   /** Stops listening: clients get "connection refused", as with an SMTP server that is down. */
@@ -44,6 +49,7 @@ export async function startSmtpCatcher(
   host = "127.0.0.1",
 ): Promise<SmtpCatcher> {
   const mails: CaughtMail[] = [];
+  const refusedRecipients = new Set<string>();
   const waiters: { count: number; resolve: () => void }[] = [];
   let server: SMTPServer | undefined;
   let boundPort = port;
@@ -64,6 +70,17 @@ export async function startSmtpCatcher(
       logger: false,
       // Stopping cuts pooled client connections quickly, as a crashed server would.
       closeTimeout: 200,
+      onRcptTo(address, _session, callback) {
+        if (!refusedRecipients.has(address.address.toLowerCase())) {
+          callback();
+          return;
+        }
+        const refusal = new Error(
+          `5.1.1 <${address.address}>: Recipient address rejected: user unknown`,
+        );
+        (refusal as Error & { responseCode: number }).responseCode = 550;
+        callback(refusal);
+      },
       onData(stream, _session, callback) {
         readAll(stream)
           .then(async (raw) => ({ raw, mail: await simpleParser(raw) }))
@@ -101,6 +118,7 @@ export async function startSmtpCatcher(
       return boundPort;
     },
     mails,
+    refusedRecipients,
     waitForMails(count, timeoutMs = 10_000) {
       if (mails.length >= count) return Promise.resolve(mails);
       return new Promise((resolve, reject) => {
