@@ -36,13 +36,14 @@ const greatest = (time: Timestamp) =>
  * Merges one consumer event. Each column follows the latest fact about it (not the latest event
  * delivered), so late and reordered deliveries leave the same row. A column the event does not
  * know is inserted as NULL with a NULL time, which the merge never prefers over a stored value.
+ * Returns the email stored afterwards (null while none is known).
  */
 export async function mergeConsumer(
   tx: Transaction<Database>,
   consumerId: string,
   facts: ConsumerFacts,
-): Promise<void> {
-  await tx
+): Promise<string | null> {
+  const row = await tx
     .insertInto("consumers")
     .values({
       id: consumerId,
@@ -64,5 +65,7 @@ export async function mergeConsumer(
         updated_at: sql<Date>`now()`,
       }),
     )
-    .execute();
+    .returning("email")
+    .executeTakeFirstOrThrow();
+  return row.email;
 }

@@ -16,7 +16,7 @@ beforeAll(async () => {
   h = await createWorkerHarness("consumer", consumerHandlers);
 });
 afterAll(async () => {
-  // This family only stores addresses: nothing it handles may ever send or queue a mail.
+  // Nothing is owed to these consumers (no admission, win or auction here): no mail may be queued.
   expect(h.smtp.mails).toEqual([]);
   expect(await outboxCount(h.db)).toBe(0);
   await h.close();

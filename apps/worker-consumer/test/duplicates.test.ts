@@ -75,7 +75,7 @@ describe("duplicates", () => {
       email: "dup2@example.com",
       external_customer_id: "shop_cus_dup2",
     });
-    // The consumer family stores addresses and sends nothing.
+    // Nothing is owed to this consumer: no mail.
     expect(h.smtp.mails).toHaveLength(0);
     expect(await outboxCount(h.db)).toBe(0);
   });

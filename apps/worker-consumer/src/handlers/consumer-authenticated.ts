@@ -1,15 +1,12 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { mergeConsumer } from "../consumers.ts";
+import { applyConsumerFacts } from "../apply-consumer-facts.ts";
 
-export const consumerAuthenticated: EventHandler<"consumer.authenticated"> = async ({
-  tx,
-  event,
-  recordAnalytics,
-}) => {
+export const consumerAuthenticated: EventHandler<"consumer.authenticated"> = async (context) => {
+  const { event, recordAnalytics } = context;
   const { consumerId, authenticatedAt } = event.data;
   const email = event.data.email ?? null;
   const method = event.data.method ?? null;
-  await mergeConsumer(tx, consumerId, {
+  await applyConsumerFacts(context, consumerId, {
     email,
     observedAt: authenticatedAt,
     authentication: { method, at: authenticatedAt },

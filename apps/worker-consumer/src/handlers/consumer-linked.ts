@@ -1,14 +1,11 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { mergeConsumer } from "../consumers.ts";
+import { applyConsumerFacts } from "../apply-consumer-facts.ts";
 
-export const consumerLinked: EventHandler<"consumer.linked"> = async ({
-  tx,
-  event,
-  recordAnalytics,
-}) => {
+export const consumerLinked: EventHandler<"consumer.linked"> = async (context) => {
+  const { event, recordAnalytics } = context;
   const { consumerId, externalCustomerId, linkedAt } = event.data;
   const email = event.data.email ?? null;
-  await mergeConsumer(tx, consumerId, {
+  await applyConsumerFacts(context, consumerId, {
     email,
     observedAt: linkedAt,
     link: { externalCustomerId, at: linkedAt },

@@ -1,4 +1,5 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
+import { lockConsumer } from "@fanfare-relay/worker/consumer-email";
 import { drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
 import { mergeWinners } from "../draw-winners.ts";
 
@@ -13,7 +14,9 @@ export const prizeClaimed: EventHandler<"draw.prize_claimed"> = async (context) 
     [{ consumerId, claimToken, orderId, claimedAt }],
     "claim",
   );
-  // A "you won" mail still waiting (SMTP outage) would now be stale.
+  // A "you won" mail still waiting (SMTP outage) would now be stale. The lock makes a mail the
+  // consumer worker queues concurrently (their email just arrived) visible to this cancel.
+  await lockConsumer(tx, consumerId);
   await context.cancelEmail(drawWinnerEmailKey(drawId, consumerId));
   await context.recordAnalytics("prize_claimed", {
     drawId,

@@ -1,5 +1,5 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
+import { findConsumerEmail, lockConsumers } from "@fanfare-relay/worker/consumer-email";
 import { drawWinnerEmail, drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
 import { mergeWinners } from "../draw-winners.ts";
 
@@ -33,6 +33,12 @@ export const winnersSelected: EventHandler<"draw.winners_selected"> = async (con
     totalEntries,
   });
 
+  // All winners' locks up front, in one order (findConsumerEmail would take them one by one in
+  // the event's order, and two selections sharing winners could deadlock).
+  await lockConsumers(
+    tx,
+    winners.map((winner) => winner.consumerId),
+  );
   const statusOf = new Map(states.map((state) => [state.consumer_id, state.status]));
   const now = Date.now();
   for (const winner of winners) {

@@ -1,4 +1,5 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
+import { lockConsumer } from "@fanfare-relay/worker/consumer-email";
 import { admissionEmailKey } from "@fanfare-relay/emails/admission-granted";
 import { mergeAdmission } from "../admissions.ts";
 
@@ -10,7 +11,9 @@ export const admissionCompleted: EventHandler<"queue.admission_completed"> = asy
     completedAt,
     orderId,
   });
-  // A "you're in" mail still waiting (SMTP outage) would now be stale.
+  // A "you're in" mail still waiting (SMTP outage) would now be stale. The lock makes a mail the
+  // consumer worker queues concurrently (their email just arrived) visible to this cancel.
+  await lockConsumer(tx, consumerId);
   await context.cancelEmail(admissionEmailKey(experienceId, consumerId));
   // Converted even if an expiry (delivered first) had released them: the order exists.
   await tx

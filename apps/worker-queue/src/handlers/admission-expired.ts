@@ -1,4 +1,5 @@
 import type { EventHandler } from "@fanfare-relay/worker/handler";
+import { lockConsumer } from "@fanfare-relay/worker/consumer-email";
 import { admissionEmailKey } from "@fanfare-relay/emails/admission-granted";
 import { mergeAdmission } from "../admissions.ts";
 
@@ -9,6 +10,8 @@ export const admissionExpired: EventHandler<"queue.admission_expired"> = async (
     distributionId: event.data.distributionId,
     expiredAt,
   });
+  // The lock makes a mail the consumer worker queues concurrently visible to this cancel.
+  await lockConsumer(tx, consumerId);
   await context.cancelEmail(admissionEmailKey(experienceId, consumerId));
   await context.recordAnalytics("admission_expired", { consumerId, experienceId });
   // The held stock goes back on sale, unless the purchase went through (completion seen first).

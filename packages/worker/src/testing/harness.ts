@@ -24,18 +24,35 @@ export type HarnessOverrides<F extends Family> = Partial<
   Omit<WorkerDeps<F>, "family" | "handlers" | "db" | "connection" | "prefix" | "mailer">
 >;
 
+/** A family and its handlers, e.g. `{ family: "consumer", handlers: consumerHandlers }`. */
+export type FamilyHandlers = {
+  [F in Family]: { family: F; handlers: HandlerMap<F> };
+}[Family];
+
+export interface HarnessOptions {
+  /**
+   * More families whose workers run next to the first one, on the same database, Redis prefix,
+   * mail catcher and overrides: for facts that cross families (a consumer's email and their
+   * admission). `deliver` routes each event to its family's queue.
+   */
+  alongside?: readonly FamilyHandlers[];
+}
+
 export interface WorkerHarness {
   db: Kysely<Database>;
   databaseUrl: string;
   smtp: SmtpCatcher;
   producer: EventProducer;
+  /** The first family's worker. */
   worker: FamilyWorker;
+  /** Every family's worker, the first one included. */
+  workers: FamilyWorker[];
   prefix: string;
   /** Lines the worker logged, parsed. */
   logs: Record<string, unknown>[];
   /** Enqueues like the ingest does and resolves when the job is completed or finally failed. */
   deliver(event: Envelope): Promise<Job>;
-  /** Resolves when the job with this id is completed or has failed for good. */
+  /** Resolves when the job with this id (on any of the harness's queues) is completed or has failed for good. */
   settled(jobId: string): Promise<Job>;
   close(): Promise<void>;
 }
@@ -43,11 +60,15 @@ export interface WorkerHarness {
 /** Milliseconds-long retry schedule (1 min → 3 ms … 8 h → 1.44 s) for tests. */
 export const TEST_TIME_SCALE = 0.00005;
 
-/** A worker with real PostgreSQL, Redis and SMTP, as its app would run it, on fast timings. */
+/**
+ * A worker with real PostgreSQL, Redis and SMTP, as its app would run it, on fast timings; with
+ * `options.alongside`, the workers of other families on the same database and mail catcher.
+ */
 export async function createWorkerHarness<F extends Family>(
   family: F,
   handlers: HandlerMap<F>,
   overrides: HarnessOverrides<F> = {},
+  options: HarnessOptions = {},
 ): Promise<WorkerHarness> {
   const database: TestDatabase = await createTestDatabase(family);
   const smtp = await startSmtpCatcher();
@@ -70,38 +91,54 @@ export async function createWorkerHarness<F extends Family>(
       },
     }),
   );
-  const worker = createWorker({
-    family,
-    handlers,
-    db: database.db,
-    connection,
-    prefix,
-    mailer,
-    logger,
-    concurrency: 8,
-    retryTimeScale: TEST_TIME_SCALE,
-    messageIdDomain: "shop.test",
-    shopUrl: "https://shop.test",
-    redriveIntervalMs: 0,
-    ...overrides,
-  });
+  const families = [{ family, handlers }, ...(options.alongside ?? [])] as {
+    family: F;
+    handlers: HandlerMap<F>;
+  }[];
+  const workers = families.map((spec) =>
+    createWorker({
+      ...spec,
+      db: database.db,
+      connection,
+      prefix,
+      mailer,
+      logger,
+      concurrency: 8,
+      retryTimeScale: TEST_TIME_SCALE,
+      messageIdDomain: "shop.test",
+      shopUrl: "https://shop.test",
+      redriveIntervalMs: 0,
+      ...overrides,
+    }),
+  );
+  const [worker] = workers;
+  if (worker === undefined) throw new Error("no worker");
 
-  const queue = producer.queues.get(familyQueueNames[family]);
-  if (queue === undefined) throw new Error(`no queue for ${family}`);
+  const queues = families.map(({ family: name }) => {
+    const queue = producer.queues.get(familyQueueNames[name]);
+    if (queue === undefined) throw new Error(`no queue for ${name}`);
+    return queue;
+  });
   const waiting = new Map<string, ((job: Job) => void)[]>();
-  // Woken by the worker's events, decided by the job's state in Redis: a failed attempt that
+  // Woken by the workers' events, decided by the job's state in Redis: a failed attempt that
   // will be retried is "delayed", not "failed".
   const check = async (jobId: string | undefined) => {
     if (jobId === undefined || !waiting.has(jobId)) return;
-    const job = await queue.getJob(jobId);
-    const state = await job?.getState();
-    if (job === undefined || (state !== "completed" && state !== "failed")) return;
-    for (const resolve of waiting.get(jobId) ?? []) resolve(job);
-    waiting.delete(jobId);
+    for (const queue of queues) {
+      const job = await queue.getJob(jobId);
+      if (job === undefined) continue;
+      const state = await job.getState();
+      if (state !== "completed" && state !== "failed") return;
+      for (const resolve of waiting.get(jobId) ?? []) resolve(job);
+      waiting.delete(jobId);
+      return;
+    }
   };
-  worker.worker.on("completed", (job) => void check(job.id));
-  worker.worker.on("failed", (job) => void check(job?.id));
-  worker.start();
+  for (const { worker: bullWorker } of workers) {
+    bullWorker.on("completed", (job) => void check(job.id));
+    bullWorker.on("failed", (job) => void check(job?.id));
+  }
+  for (const started of workers) started.start();
 
   const settled = (jobId: string) =>
     new Promise<Job>((resolve) => {
@@ -116,6 +153,7 @@ export async function createWorkerHarness<F extends Family>(
     smtp,
     producer,
     worker,
+    workers,
     prefix,
     logs,
     async deliver(event) {
@@ -124,7 +162,7 @@ export async function createWorkerHarness<F extends Family>(
     },
     settled,
     async close() {
-      await worker.close();
+      for (const started of workers) await started.close();
       await producer.close();
       mailer.close();
       await smtp.stop();
