@@ -1,8 +1,16 @@
 import type { EventProducer } from "@fanfare-relay/queues/producer";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+} from "fastify";
 import type { Redis } from "ioredis";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { TrustProxy } from "./env.ts";
 import { errorStatus, IngestError, type IngestErrorCode } from "./errors.ts";
+import { DEFAULT_EVICTION_CHECK_INTERVAL_MS, EvictionGate } from "./eviction-gate.ts";
 import { createIngestMetrics, type IngestMetrics, type RequestOutcome } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhook.ts";
@@ -14,8 +22,16 @@ export interface IngestDeps {
   enqueueTimeoutMs: number;
   trustProxy?: TrustProxy;
   producer: Pick<EventProducer, "enqueue">;
-  /** Used by /readyz only. */
-  redis: Pick<Redis, "ping">;
+  /**
+   * The producer's connection: /readyz pings it, the eviction policy is read on it (at start, on
+   * every `ready` and periodically), and its status tells a known outage (logged once by the
+   * connection's outage logger) from a failure worth a line of its own.
+   */
+  redis: Pick<Redis, "ping" | "config" | "info" | "on" | "off" | "status">;
+  /** `REDIS_ALLOW_EVICTION`: accept deliveries whatever Redis's maxmemory-policy. */
+  allowEviction?: boolean;
+  /** How often Redis's maxmemory-policy is read again, in ms (default 30 s). */
+  evictionCheckIntervalMs?: number;
   /** A pino logger; omit for silence (tests). */
   logger?: FastifyBaseLogger;
   metrics?: IngestMetrics;
@@ -27,8 +43,10 @@ const outcomeByStatus: Partial<Record<number, RequestOutcome>> = {
   400: "bad_request",
   401: "unauthorized",
   405: "method_not_allowed",
+  408: "bad_request",
   413: "too_large",
   415: "unsupported_media_type",
+  431: "bad_request",
   503: "unavailable",
 };
 
@@ -56,9 +74,34 @@ function toIngestError(error: FastifyError): IngestError {
   return new IngestError("INGEST_INTERNAL", "internal error");
 }
 
+/**
+ * Answers a request Node's HTTP parser refused (malformed request line, unknown method, headers
+ * too large, request timeout) in the ingest's `{error, code}` shape, on the raw socket: no Fastify
+ * request exists for it.
+ */
+function clientErrorResponse(error: Error & { code?: string }): {
+  status: number;
+  body: string;
+} {
+  const code: IngestErrorCode =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? "INGEST_REQUEST_TIMEOUT"
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? "INGEST_HEADERS_TOO_LARGE"
+        : "INGEST_BAD_REQUEST";
+  const message =
+    code === "INGEST_REQUEST_TIMEOUT"
+      ? "the request was not received in time"
+      : code === "INGEST_HEADERS_TOO_LARGE"
+        ? "request headers are too large"
+        : "malformed HTTP request";
+  return { status: errorStatus[code], body: JSON.stringify({ error: message, code }) };
+}
+
 export function buildApp(deps: IngestDeps) {
   const metrics = deps.metrics ?? createIngestMetrics();
   let draining = false;
+  let closing = false;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     trustProxy: deps.trustProxy ?? false,
@@ -71,18 +114,73 @@ export function buildApp(deps: IngestDeps) {
     requestTimeout: 30_000,
     // Enforced while the body streams in: an oversized delivery is refused without buffering it.
     bodyLimit: deps.bodyLimitBytes,
+    // Fastify's own 503 during close has its own body shape; the onRequest hook below answers
+    // those requests with ours.
+    return503OnClosing: false,
+    frameworkErrors: (error, _request, reply) => {
+      const ingestError =
+        error.statusCode !== undefined && error.statusCode < 500
+          ? new IngestError("INGEST_BAD_REQUEST", "bad request")
+          : new IngestError("INGEST_INTERNAL", "internal error");
+      metrics.requests.inc({ outcome: outcomeByStatus[ingestError.statusCode] ?? "error" });
+      // Typed for every route's reply schema; this one is sent before any route is chosen.
+      void (reply as unknown as FastifyReply)
+        .code(ingestError.statusCode)
+        .send({ error: ingestError.message, code: ingestError.code });
+    },
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      // A reset connection has nobody left to answer.
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      const { status, body } = clientErrorResponse(error);
+      metrics.requests.inc({ outcome: outcomeByStatus[status] ?? "error" });
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(error);
+    },
+  });
+
+  const gate = new EvictionGate({
+    redis: deps.redis,
+    logger: app.log,
+    allowEviction: deps.allowEviction ?? false,
+    intervalMs: deps.evictionCheckIntervalMs ?? DEFAULT_EVICTION_CHECK_INTERVAL_MS,
+  });
+  app.addHook("onReady", async () => {
+    await gate.start();
+  });
+  app.addHook("onClose", () => {
+    gate.stop();
+  });
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  // During close, requests still arriving on kept-alive connections are turned away (Fastify
+  // adds `Connection: close`); requests already in flight finish normally.
+  app.addHook("onRequest", (_request, _reply, done) => {
+    done(
+      closing
+        ? new IngestError("INGEST_SHUTTING_DOWN", "the ingest is shutting down; retry later")
+        : undefined,
+    );
   });
 
   app.setErrorHandler((rawError: FastifyError, request, reply) => {
     const error = toIngestError(rawError);
     const outcome = outcomeByStatus[error.statusCode] ?? "error";
     metrics.requests.inc({ outcome });
-    if (error.statusCode >= 500 && error.code === "INGEST_INTERNAL") {
+    if (error.code === "INGEST_INTERNAL") {
       request.log.error({ err: rawError }, "unexpected error");
-    } else {
+    } else if (error.statusCode < 500) {
       request.log.warn({ code: error.code, status: error.statusCode }, "webhook rejected");
     }
-    if (error.code === "INGEST_UNAVAILABLE") reply.header("retry-after", "5");
+    // 503s are not logged per request: Redis outages are logged once by the connection's outage
+    // logger, an evicting policy once when it is seen, and a failed enqueue on a connection that
+    // is up by the route itself.
+    if (error.statusCode === 503) reply.header("retry-after", "5");
     return reply.code(error.statusCode).send({
       error: error.message,
       code: error.code,
@@ -96,10 +194,20 @@ export function buildApp(deps: IngestDeps) {
 
   // Its own encapsulated context: the raw-body parser must not leak to other routes.
   app.register((scope, _options, done) => {
-    webhookRoutes(scope, { ...deps, metrics });
+    webhookRoutes(scope, {
+      ...deps,
+      metrics,
+      refusal: () => gate.refusal(),
+      redisIsUp: () => deps.redis.status === "ready",
+    });
     done();
   });
-  healthRoutes(app, { redis: deps.redis, metrics, isDraining: () => draining });
+  healthRoutes(app, {
+    redis: deps.redis,
+    metrics,
+    isDraining: () => draining,
+    policy: gate,
+  });
 
   return Object.assign(app, {
     metrics,

@@ -6,6 +6,7 @@ import { DEFAULT_PREFIX } from "@fanfare-relay/queues/producer";
 import { DEFAULT_TOLERANCE_SECONDS } from "@fanfare-relay/signature/verify";
 import {
   ConfigError,
+  flag,
   integer,
   logLevel,
   parseEnv,
@@ -32,6 +33,8 @@ const envSchema = z.object({
     .pipe(z.array(z.string()).min(1, "must contain at least one secret")),
   REDIS_URL: redisUrl,
   REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
+  // Accept deliveries even when Redis's maxmemory-policy may evict them (documented risk).
+  REDIS_ALLOW_EVICTION: flag(false),
   PORT: port(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   BODY_LIMIT_BYTES: integer(1024, 1024 * 1024),

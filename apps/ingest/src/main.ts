@@ -1,11 +1,12 @@
 import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
 import { EventProducer } from "@fanfare-relay/queues/producer";
-import closeWithGrace from "close-with-grace";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadEnv } from "./env.ts";
+import { createIngestMetrics } from "./metrics.ts";
 
 function readEnv() {
   try {
@@ -19,9 +20,15 @@ function readEnv() {
 
 const env = readEnv();
 const logger = createLogger("ingest", env.LOG_LEVEL);
+const metrics = createIngestMetrics();
 
 const redis = createProducerConnection(env.REDIS_URL);
-logConnectionOutages(redis, logger, "redis");
+// One line when an outage starts, one when it ends, and a count; nothing per request meanwhile.
+logConnectionOutages(redis, logger, "redis", {
+  onDown: () => {
+    metrics.redisOutages.inc();
+  },
+});
 
 const producer = new EventProducer({
   connection: redis,
@@ -39,9 +46,11 @@ const app = buildApp({
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   enqueueTimeoutMs: env.ENQUEUE_TIMEOUT_MS,
   trustProxy: env.TRUST_PROXY,
+  allowEviction: env.REDIS_ALLOW_EVICTION,
   producer,
   redis,
   logger,
+  metrics,
 });
 
 app.addHook("onClose", async () => {
@@ -49,7 +58,7 @@ app.addHook("onClose", async () => {
   await redis.quit().catch(() => undefined);
 });
 
-closeWithGrace({ delay: env.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+onGracefulShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "shutting down after an unexpected error");
   else logger.info({ signal }, "shutting down: readiness now fails, in-flight requests finish");
   app.startDraining();
@@ -69,6 +78,7 @@ try {
       secrets: env.FANFARE_WEBHOOK_SECRETS.length,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
+      allowEviction: env.REDIS_ALLOW_EVICTION,
     },
     "ingest ready",
   );

@@ -19,6 +19,7 @@ export interface IngestMetrics {
   enqueueSeconds: Histogram<"queue">;
   duplicates: Counter<"queue">;
   secretMatches: Counter<"secret_index">;
+  redisOutages: Counter;
 }
 
 export function createIngestMetrics(): IngestMetrics {
@@ -49,6 +50,11 @@ export function createIngestMetrics(): IngestMetrics {
       name: "fanfare_ingest_signature_secret_matches_total",
       help: "Verified deliveries by the index of the secret in FANFARE_WEBHOOK_SECRETS that matched",
       labelNames: ["secret_index"],
+      registers: [registry],
+    }),
+    redisOutages: new Counter({
+      name: "fanfare_ingest_redis_outages_total",
+      help: "Times the connection to Redis was lost (each outage is also one error log line)",
       registers: [registry],
     }),
   };

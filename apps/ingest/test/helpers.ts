@@ -1,4 +1,5 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
+import { createLogger, type Logger } from "@fanfare-relay/logging/logger";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
 import { sign } from "@fanfare-relay/signature/sign";
@@ -100,5 +101,25 @@ export function uniqueEvent(overrides: Partial<Envelope> = {}): Envelope {
       enteredAt: new Date().toISOString(),
     },
     ...overrides,
+  };
+}
+
+export interface CapturedLogs {
+  logger: Logger;
+  /** Every line written so far, parsed. */
+  lines: () => Record<string, unknown>[];
+}
+
+/** The ingest's real logger (serializers, redaction), writing into memory instead of stdout. */
+export function captureLogs(level = "info"): CapturedLogs {
+  const raw: string[] = [];
+  const logger = createLogger("ingest", level, {
+    write(line: string) {
+      raw.push(line);
+    },
+  });
+  return {
+    logger,
+    lines: () => raw.map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }

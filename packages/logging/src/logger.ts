@@ -1,12 +1,60 @@
 import { pino, type DestinationStream, type Logger } from "pino";
+import { redactEmailAddresses } from "./redact.ts";
 
 export type { Logger } from "pino";
 
+type SerializedError = Record<string, unknown>;
+
+/**
+ * pino's error serializer, made safe for our logs: a Redis reply error (MOVED, OOM, READONLY …)
+ * carries `command.args`, which for a BullMQ add is the whole Lua script and the job's payload
+ * (about 10 KB of personal data a line), so only `command.name` is kept; and the message and stack
+ * go through `redactEmailAddresses`, since SMTP and database errors quote addresses. Nested errors
+ * (aggregate errors, error-valued fields) get the same treatment.
+ */
+export function serializeError(error: unknown): unknown {
+  return sanitize(pino.stdSerializers.err(error as Error), 0);
+}
+
+function sanitize(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null || depth > 4) return value;
+  const serialized = value as SerializedError;
+  if (typeof serialized.message === "string") {
+    serialized.message = redactEmailAddresses(serialized.message);
+  }
+  if (typeof serialized.stack === "string") {
+    serialized.stack = redactEmailAddresses(serialized.stack);
+  }
+  const command = serialized.command;
+  if (typeof command === "object" && command !== null) {
+    const name = (command as { name?: unknown }).name;
+    serialized.command = typeof name === "string" ? { name } : {};
+  }
+  if (Array.isArray(serialized.aggregateErrors)) {
+    serialized.aggregateErrors = serialized.aggregateErrors.map((inner) =>
+      sanitize(inner, depth + 1),
+    );
+  }
+  for (const key of Object.keys(serialized)) {
+    const inner = serialized[key];
+    if (
+      key !== "aggregateErrors" &&
+      typeof inner === "object" &&
+      inner !== null &&
+      "stack" in inner
+    ) {
+      serialized[key] = sanitize(inner, depth + 1);
+    }
+  }
+  return serialized;
+}
+
 /**
  * JSON logs; the signature header, credentials and mail bodies are redacted should they ever be
- * logged. Writes are asynchronous: under load, lines logged while a write is pending go out
- * together in the next one instead of one blocking write per line. Pending lines are flushed on
- * exit.
+ * logged, and errors logged as `err` go through `serializeError` (no Redis command arguments, no
+ * email addresses). Writes are asynchronous: under load, lines logged while a write is pending go
+ * out together in the next one instead of one blocking write per line. Pending lines are flushed
+ * on exit.
  */
 export function createLogger(
   service: string,
@@ -17,6 +65,7 @@ export function createLogger(
     {
       level,
       base: { service },
+      serializers: { err: serializeError },
       redact: {
         paths: [
           'req.headers["x-fanfare-signature"]',

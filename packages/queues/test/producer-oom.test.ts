@@ -51,7 +51,7 @@ describe("fault: Redis refuses writes (out of memory under noeviction)", () => {
         (caught: unknown) => caught,
       );
       if (error === undefined) continue;
-      expect(String(error)).toMatch(/OOM/);
+      expect((error as Error).message).toMatch(/OOM/);
       refused.push(i);
     }
     expect(refused).toHaveLength(4);

@@ -1,19 +1,22 @@
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
+import type { PolicyNotReady } from "../eviction-gate.ts";
 import type { IngestMetrics } from "../metrics.ts";
 import { withTimeout } from "../with-timeout.ts";
 
 export interface HealthRouteOptions {
-  redis: Pick<Redis, "ping">;
+  redis: Pick<Redis, "ping" | "status">;
   metrics: IngestMetrics;
   isDraining: () => boolean;
+  /** Redis's eviction policy, as far as deliveries are concerned. */
+  policy: { refresh(): Promise<void>; notReady(): PolicyNotReady | undefined };
 }
 
 const READY_PING_TIMEOUT_MS = 1_000;
 
 export function healthRoutes(
   app: FastifyInstance,
-  { redis, metrics, isDraining }: HealthRouteOptions,
+  { redis, metrics, isDraining, policy }: HealthRouteOptions,
 ) {
   app.get("/healthz", (_request, reply) => reply.send({ status: "ok" }));
 
@@ -21,11 +24,18 @@ export function healthRoutes(
     if (isDraining()) return reply.code(503).send({ status: "draining" });
     try {
       await withTimeout(redis.ping(), READY_PING_TIMEOUT_MS);
-      return { status: "ready" };
     } catch (error) {
-      request.log.warn({ err: error }, "readiness: redis unreachable");
+      // A connection known to be down has had its one outage line; a slow Redis has not.
+      if (redis.status === "ready") {
+        request.log.warn({ err: error }, "readiness: redis did not answer in time");
+      }
       return reply.code(503).send({ status: "redis_unavailable" });
     }
+    // A probe is also a chance to see a fixed policy sooner than the periodic check would.
+    await withTimeout(policy.refresh(), READY_PING_TIMEOUT_MS).catch(() => undefined);
+    const notReady = policy.notReady();
+    if (notReady) return reply.code(503).send(notReady);
+    return { status: "ready" };
   });
 
   app.get("/metrics", async (_request, reply) => {

@@ -19,10 +19,23 @@ export interface WebhookRouteOptions {
   producer: Pick<EventProducer, "enqueue">;
   metrics: IngestMetrics;
   now?: (() => number) | undefined;
+  /** Why a verified, valid delivery may not be stored now (e.g. Redis may evict), if it may not. */
+  refusal: () => IngestError | undefined;
+  /** False while the Redis connection is down: that outage is logged once, elsewhere. */
+  redisIsUp: () => boolean;
 }
 
 export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions): void {
-  const { secrets, toleranceSeconds, enqueueTimeoutMs, producer, metrics, now } = options;
+  const {
+    secrets,
+    toleranceSeconds,
+    enqueueTimeoutMs,
+    producer,
+    metrics,
+    now,
+    refusal,
+    redisIsUp,
+  } = options;
 
   // The body stays raw bytes: the signature covers exactly what was sent, so nothing may touch
   // it before verification.
@@ -54,13 +67,21 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
       );
     }
     const { envelope } = parsed;
+    const refused = refusal();
+    if (refused) throw refused;
 
     const stopTimer = metrics.enqueueSeconds.startTimer();
     let result;
     try {
       result = await withTimeout(producer.enqueue(envelope), enqueueTimeoutMs);
     } catch (error) {
-      request.log.warn({ err: error, eventId: envelope.id, type: envelope.type }, "enqueue failed");
+      // While the connection is down every delivery fails the same way; the outage has its line.
+      if (redisIsUp()) {
+        request.log.warn(
+          { err: error, eventId: envelope.id, type: envelope.type },
+          "enqueue failed",
+        );
+      }
       throw new IngestError("INGEST_UNAVAILABLE", "event could not be stored; retry later");
     }
     stopTimer({ queue: result.queueName });
