@@ -2,6 +2,7 @@ import type { Database } from "@fanfare-relay/db/schema";
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { sql, type Kysely, type Transaction } from "kysely";
+import { createHash } from "node:crypto";
 import {
   isDataError,
   storableErrorText,
@@ -113,8 +114,7 @@ export async function resolveDeadLetter(tx: Transaction<Database>, eventId: stri
 }
 
 /**
- * Which of these jobs of a queue have an open dead letter (the reconciliation's question). Uses
- * the (queue_name, job_id) index.
+ * Which of these jobs of a queue have an open dead letter (the reconciliation's question).
  */
 export async function jobsWithOpenLetters(
   db: Kysely<Database>,
@@ -126,7 +126,12 @@ export async function jobsWithOpenLetters(
     .selectFrom("webhook_dead_letters")
     .select("job_id")
     .where("queue_name", "=", queueName)
-    .where("job_id", "in", jobIds.map(withoutNul))
+    // Matches the (queue_name, md5(job_id)) index: job ids can be too long to index whole.
+    .where(
+      sql<string>`md5(job_id)`,
+      "in",
+      jobIds.map((id) => createHash("md5").update(withoutNul(id)).digest("hex")),
+    )
     .where("resolved_at", "is", null)
     .execute();
   return new Set(rows.map((row) => row.job_id));
