@@ -16,11 +16,10 @@ import { registerLoginLimiter } from "./auth/login-limiter.ts";
 import { deriveSessionKey, registerSession } from "./auth/session.ts";
 import { UserDirectory, type UserCredentials } from "./auth/users.ts";
 import { registerBoard } from "./board/board.ts";
-import { completedRetryGuard } from "./board/completed-retry-guard.ts";
-import { disabledActionsGuard } from "./board/disabled-actions-guard.ts";
+import { boardActionPolicy } from "./board/action-policy.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
 import type { TrustProxy } from "./env.ts";
-import { DashboardError, errorBody, errorStatus } from "./errors.ts";
+import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
@@ -48,21 +47,15 @@ export interface DashboardDeps {
   logger?: FastifyBaseLogger;
 }
 
-/** Fastify's own client errors (bad JSON, bad content type, …) keep their 4xx, with our shape. */
+/** Every error answers `{ error, code }` (see errorResponse), with Retry-After on a 503. */
 function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof DashboardError) {
-    if (error.statusCode >= 500) request.log.error({ err: error.cause ?? error }, error.message);
-    if (error.code === "DASHBOARD_UNAVAILABLE") reply.header("retry-after", "5");
-    return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+  const response = errorResponse(error);
+  if (response.serverFault) {
+    const cause = error instanceof DashboardError ? (error.cause ?? error) : error;
+    request.log.error({ err: cause }, error.message);
   }
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) {
-    return reply.code(status).send(errorBody("DASHBOARD_BAD_REQUEST", error.message));
-  }
-  request.log.error({ err: error }, "request failed");
-  return reply
-    .code(errorStatus.DASHBOARD_INTERNAL)
-    .send(errorBody("DASHBOARD_INTERNAL", "internal error"));
+  if (response.body.code === "DASHBOARD_UNAVAILABLE") reply.header("retry-after", "5");
+  return reply.code(response.status).send(response.body);
 }
 
 export async function buildApp(deps: DashboardDeps) {
@@ -108,8 +101,7 @@ export async function buildApp(deps: DashboardDeps) {
 
   securityHeaders(app);
   app.addHook("onRequest", authGuard(users));
-  app.addHook("onRequest", completedRetryGuard(queues));
-  app.addHook("onRequest", disabledActionsGuard);
+  boardActionPolicy(app, { queues, db: deps.db });
   viewerFlags(app);
   // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
   app.addHook("onResponse", async (request, reply) => {

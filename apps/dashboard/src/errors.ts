@@ -30,3 +30,36 @@ export class DashboardError extends Error {
 }
 
 export const errorBody = (code: DashboardErrorCode, error: string) => ({ error, code });
+
+export interface ErrorResponse {
+  status: number;
+  body: ReturnType<typeof errorBody>;
+  /** A server fault, worth an error log line; client mistakes are not. */
+  serverFault: boolean;
+}
+
+/**
+ * The answer to any error thrown while serving a request, by our routes or Bull Board's: a
+ * DashboardError keeps its code; Fastify's own client errors (bad JSON, bad content type, body
+ * too large, …) keep their 4xx as DASHBOARD_BAD_REQUEST; anything else is a 500
+ * DASHBOARD_INTERNAL that says nothing of its cause.
+ */
+export function errorResponse(error: unknown): ErrorResponse {
+  if (error instanceof DashboardError) {
+    return {
+      status: error.statusCode,
+      body: errorBody(error.code, error.message),
+      serverFault: error.statusCode >= 500,
+    };
+  }
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    const message = error instanceof Error ? error.message : "bad request";
+    return { status, body: errorBody("DASHBOARD_BAD_REQUEST", message), serverFault: false };
+  }
+  return {
+    status: errorStatus.DASHBOARD_INTERNAL,
+    body: errorBody("DASHBOARD_INTERNAL", "internal error"),
+    serverFault: true,
+  };
+}

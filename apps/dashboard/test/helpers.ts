@@ -28,9 +28,9 @@ export interface DashboardHarness {
  * harness (then that harness deletes the keys).
  */
 export async function createDashboard(
-  overrides: Partial<DashboardDeps> & { redisUrl?: string } = {},
+  overrides: Partial<DashboardDeps> & { redisUrl?: string; ready?: boolean } = {},
 ): Promise<DashboardHarness> {
-  const { redisUrl = testRedisUrl, ...deps } = overrides;
+  const { redisUrl = testRedisUrl, ready = true, ...deps } = overrides;
   const ownPrefix = deps.prefix === undefined;
   const prefix = deps.prefix ?? uniquePrefix("dashboard");
   const redis = createProducerConnection(redisUrl);
@@ -44,7 +44,8 @@ export async function createDashboard(
     ...deps,
     redis,
   });
-  await app.ready();
+  // Left unready on request, so that a test can add routes first.
+  if (ready) await app.ready();
   return {
     app,
     redis,

@@ -1,9 +1,10 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
-import type { QueueAdapterOptions } from "@bull-board/api/typings/app";
+import type { HTTPStatus, QueueAdapterOptions } from "@bull-board/api/typings/app";
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
+import { errorResponse } from "../errors.ts";
 
 /** Where Bull Board lives; its UI shows a job at `<base>queue/<queue>/<job id>`. */
 export const BOARD_BASE_PATH = "/";
@@ -39,6 +40,13 @@ export async function registerBoard(app: FastifyInstance, { queues, demo }: Boar
         ...(demo ? { environment: { label: "DEMO", color: "#b45309" } } : {}),
       },
     },
+  });
+  // Bull Board's routes have an error handler of their own (a malformed body, a Redis error);
+  // theirs answers a shape of its own, ours `{ error, code }` like every other route.
+  serverAdapter.setErrorHandler((error) => {
+    const response = errorResponse(error);
+    if (response.serverFault) app.log.error({ err: error }, "board request failed");
+    return { status: response.status as HTTPStatus, body: response.body };
   });
   await app.register(serverAdapter.registerPlugin());
 }

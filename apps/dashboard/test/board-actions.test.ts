@@ -1,0 +1,381 @@
+import { appRoutes } from "@bull-board/api/dist/routes.js";
+import { familyQueueNames } from "@fanfare-relay/events/families";
+import { createLogger } from "@fanfare-relay/logging/logger";
+import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
+import { waitUntil } from "@fanfare-relay/testing/spawn-app";
+import {
+  createWorkerHarness,
+  sampleEvent,
+  type WorkerHarness,
+} from "@fanfare-relay/worker/testing/harness";
+import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
+import type { Job, Queue } from "bullmq";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALLOWED_ACTIONS } from "../src/board/action-policy.ts";
+import { breakQueueParticipants, fixQueueParticipants, participant } from "./failing-trigger.ts";
+import { ADMIN, createDashboard, type DashboardHarness } from "./helpers.ts";
+
+/** Has a worker in this file: its jobs complete or fail. */
+const queueName = familyQueueNames.queue;
+/** Has no worker in this file: its jobs stay waiting or delayed. */
+const idleQueueName = familyQueueNames.draw;
+
+/** Bull Board's write routes as `{ method: "PUT", route: "/api/…" }`. */
+const writeRoutes = appRoutes.api.flatMap((definition) =>
+  [definition.method]
+    .flat()
+    .filter((method) => method !== "get")
+    .flatMap((method) =>
+      [definition.route].flat().map((route) => ({ method: method.toUpperCase(), route })),
+    ),
+);
+
+const lines: Record<string, unknown>[] = [];
+let worker: WorkerHarness;
+let d: DashboardHarness;
+let admin: Record<string, string>;
+
+beforeAll(async () => {
+  worker = await createWorkerHarness("queue", queueHandlers);
+  const logger = createLogger(
+    "dashboard",
+    "info",
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString().split("\n")) {
+          if (line.trim() !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
+        }
+        callback();
+      },
+    }),
+  );
+  d = await createDashboard({ prefix: worker.prefix, db: worker.db, logger });
+  admin = await d.login();
+});
+afterAll(async () => {
+  await d.close();
+  await worker.close();
+});
+
+const queueOf = (name: string): Queue => {
+  const queues: ReadonlyMap<string, Queue> = worker.producer.queues;
+  const queue = queues.get(name);
+  if (queue === undefined) throw new Error(`no queue ${name}`);
+  return queue;
+};
+
+/** Delivers queue.consumer_entered events while their table refuses writes: each ends failed. */
+async function failedJob(consumerId: string): Promise<Job> {
+  await breakQueueParticipants(worker.db);
+  try {
+    const job = await worker.deliver(sampleEvent("queue.consumer_entered", { consumerId }));
+    expect(await job.getState()).toBe("failed");
+    return job;
+  } finally {
+    await fixQueueParticipants(worker.db);
+  }
+}
+
+/** A job in the queue nobody consumes here: `delay` > 0 makes it delayed (its retry due at once). */
+async function idleJob(delay = 0): Promise<Job> {
+  const event = sampleEvent("draw.entry_created");
+  return queueOf(idleQueueName).add(event.type, event, {
+    jobId: jobIdForEvent(event.id),
+    ...(delay > 0 ? { delay } : {}),
+  });
+}
+
+const put = (url: string) => d.app.inject({ method: "PUT", url, cookies: admin });
+
+const editData = (job: Job, jobData: unknown, queue: string = queueName) =>
+  d.app.inject({
+    method: "PATCH",
+    url: `/api/queues/${queue}/${job.id ?? ""}/update-data`,
+    cookies: admin,
+    payload: { jobData },
+  });
+
+const stateOf = async (queue: string, jobId: string | undefined) =>
+  (await queueOf(queue).getJob(jobId ?? ""))?.getState();
+
+describe("fault: Bull Board's write routes deleting or forging acknowledged events", () => {
+  it("Clean all on Delayed with 1 retry due, Clean all on Waiting with 1 waiting event → 403 DASHBOARD_ACTION_DISABLED, both jobs stay", async () => {
+    const delayed = await idleJob(1);
+    const waiting = await idleJob();
+    expect(await delayed.getState()).toBe("delayed");
+    for (const status of [
+      "delayed",
+      "wait",
+      "waiting",
+      "failed",
+      "active",
+      "paused",
+      "prioritized",
+    ]) {
+      const response = await put(`/api/queues/${idleQueueName}/clean/${status}`);
+      expect(response.statusCode, status).toBe(403);
+      expect(response.json()).toEqual({
+        error: expect.any(String),
+        code: "DASHBOARD_ACTION_DISABLED",
+      });
+    }
+    expect(await stateOf(idleQueueName, delayed.id)).toBe("delayed");
+    expect(await stateOf(idleQueueName, waiting.id)).toBe("waiting");
+  });
+
+  it("removing 1 failed, 1 waiting and 1 delayed job one by one → 403 each, all three stay", async () => {
+    const failed = await failedJob("con_clean_one");
+    const waiting = await idleJob();
+    const delayed = await idleJob(60_000);
+    for (const [queue, job, state] of [
+      [queueName, failed, "failed"],
+      [idleQueueName, waiting, "waiting"],
+      [idleQueueName, delayed, "delayed"],
+    ] as const) {
+      const response = await put(`/api/queues/${queue}/${job.id ?? ""}/clean`);
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+      expect(await stateOf(queue, job.id)).toBe(state);
+    }
+    await fixQueueParticipants(worker.db);
+    expect((await put(`/api/queues/${queueName}/${failed.id ?? ""}/retry`)).statusCode).toBe(204);
+    await waitUntil(async () => (await stateOf(queueName, failed.id)) === "completed");
+  });
+
+  it("every Bull Board write route not on the allow-list (12 in 9.10.1), and one Bull Board might add → 403 DASHBOARD_ACTION_DISABLED", async () => {
+    const waiting = await idleJob();
+    const refused = writeRoutes.filter(
+      ({ method, route }) => !ALLOWED_ACTIONS.has(`${method} ${route}`),
+    );
+    expect(refused.length).toBeGreaterThanOrEqual(12);
+    for (const { method, route } of refused) {
+      const url = route
+        .replace(":queueName", idleQueueName)
+        .replace(":jobId", waiting.id ?? "")
+        .replace(":schedulerId", "sched_1");
+      const response = await d.app.inject({
+        method: method as "PUT",
+        url,
+        cookies: admin,
+        payload: { name: "queue.consumer_entered", data: {}, concurrency: 1, delay: 1 },
+      });
+      expect(response.statusCode, `${method} ${route}`).toBe(403);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+    }
+    expect(await stateOf(idleQueueName, waiting.id)).toBe("waiting");
+    // Every allowed action names a real route: a typo would silently refuse an action.
+    for (const action of ALLOWED_ACTIONS.keys()) {
+      expect(
+        writeRoutes.some(({ method, route }) => `${method} ${route}` === action),
+        action,
+      ).toBe(true);
+    }
+  });
+
+  it("a write route registered after the policy (as a later Bull Board would add) → 403 DASHBOARD_ACTION_DISABLED", async () => {
+    const extra = await createDashboard({ prefix: worker.prefix, db: worker.db, ready: false });
+    try {
+      let ran = false;
+      extra.app.put("/api/queues/:queueName/:jobId/discard", () => {
+        ran = true;
+        return Promise.resolve({});
+      });
+      await extra.app.ready();
+      const response = await extra.app.inject({
+        method: "PUT",
+        url: `/api/queues/${queueName}/evt_1/discard`,
+        cookies: await extra.login(),
+      });
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+      expect(ran).toBe(false);
+    } finally {
+      await extra.close();
+    }
+  });
+});
+
+describe("guarantee: an operator's edit of a job's data is possible only on a failed job, and audited", () => {
+  it("editing 1 waiting and 1 delayed job → 403 DASHBOARD_ACTION_DISABLED, data unchanged, nothing recorded", async () => {
+    const waiting = await idleJob();
+    const delayed = await idleJob(60_000);
+    for (const job of [waiting, delayed]) {
+      const forged = { ...(job.data as object), data: { consumerId: "con_forged" } };
+      const response = await editData(job, forged, idleQueueName);
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+      const after = await queueOf(idleQueueName).getJob(job.id ?? "");
+      expect(after?.data).toEqual(job.data);
+    }
+    const edits = await worker.db
+      .selectFrom("job_data_edits")
+      .selectAll()
+      .where("job_id", "in", [waiting.id ?? "", delayed.id ?? ""])
+      .execute();
+    expect(edits).toEqual([]);
+  });
+
+  it("editing 1 failed job's consumer id, then Retry → applied with the edit; job_data_edits has who/when/diff, webhook_events edited_at/by, one log line with paths only", async () => {
+    const job = await failedJob("con_edit_before");
+    const envelope = job.data as { id: string; data: Record<string, unknown> };
+    const edited = {
+      ...envelope,
+      data: { ...envelope.data, consumerId: "con_edit_after", note: "someone@example.test" },
+    };
+    const response = await editData(job, edited);
+    expect(response.statusCode).toBe(200);
+
+    const [edit, ...more] = await worker.db
+      .selectFrom("job_data_edits")
+      .selectAll()
+      .where("event_id", "=", envelope.id)
+      .execute();
+    expect(more).toEqual([]);
+    expect(edit).toMatchObject({
+      queue_name: queueName,
+      job_id: job.id,
+      edited_by: ADMIN.username,
+      changes: [
+        { path: "data.consumerId", before: "con_edit_before", after: "con_edit_after" },
+        { path: "data.note", after: "someone@example.test" },
+      ],
+    });
+    expect(edit?.edited_at).toBeInstanceOf(Date);
+    const event = await worker.db
+      .selectFrom("webhook_events")
+      .select(["edited_at", "edited_by", "status"])
+      .where("event_id", "=", envelope.id)
+      .executeTakeFirstOrThrow();
+    expect(event).toMatchObject({ edited_by: ADMIN.username, status: "dead" });
+    expect(event.edited_at?.getTime()).toBe(edit?.edited_at.getTime());
+
+    const logged = lines.filter((line) => line.msg === "job data edited");
+    expect(logged).toEqual([
+      expect.objectContaining({
+        user: ADMIN.username,
+        eventId: envelope.id,
+        changedPaths: ["data.consumerId", "data.note"],
+      }),
+    ]);
+    const all = JSON.stringify(lines);
+    expect(all).not.toContain("someone@example.test");
+    expect(all).not.toContain("con_edit_after");
+
+    expect((await put(`/api/queues/${queueName}/${job.id ?? ""}/retry`)).statusCode).toBe(204);
+    await waitUntil(async () => (await stateOf(queueName, job.id)) === "completed");
+    expect(await participant(worker.db, "con_edit_after")).toBeDefined();
+    expect(await participant(worker.db, "con_edit_before")).toBeUndefined();
+  });
+
+  it("an edit of a failed job that changes the event's id or type, or has no jobData → 400, data unchanged", async () => {
+    const job = await failedJob("con_edit_identity");
+    const envelope = job.data as Record<string, unknown>;
+    for (const jobData of [
+      { ...envelope, id: "evt_someone_else" },
+      { ...envelope, type: "queue.consumer_left" },
+      "not an object",
+    ]) {
+      const response = await editData(job, jobData);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_BAD_REQUEST" });
+    }
+    expect((await queueOf(queueName).getJob(job.id ?? ""))?.data).toEqual(envelope);
+    await put(`/api/queues/${queueName}/${job.id ?? ""}/retry`);
+    await waitUntil(async () => (await stateOf(queueName, job.id)) === "completed");
+  });
+
+  it("an edit without a database configured → 403 DASHBOARD_ACTION_DISABLED, data unchanged", async () => {
+    const job = await failedJob("con_edit_nodb");
+    const bare = await createDashboard({ prefix: worker.prefix });
+    try {
+      const response = await bare.app.inject({
+        method: "PATCH",
+        url: `/api/queues/${queueName}/${job.id ?? ""}/update-data`,
+        cookies: await bare.login(),
+        payload: { jobData: { ...(job.data as object), note: "x" } },
+      });
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+    } finally {
+      await bare.close();
+    }
+    expect((await queueOf(queueName).getJob(job.id ?? ""))?.data).toEqual(job.data);
+    await put(`/api/queues/${queueName}/${job.id ?? ""}/retry`);
+    await waitUntil(async () => (await stateOf(queueName, job.id)) === "completed");
+  });
+});
+
+describe("guarantee: only completed jobs whose event PostgreSQL records as completed can be cleaned", () => {
+  it("Clean all on Completed with 2 completed jobs, 1 of them not recorded completed → that one kept, the other removed", async () => {
+    const recorded = await worker.deliver(
+      sampleEvent("queue.consumer_entered", { consumerId: "con_clean_ok" }),
+    );
+    const unrecorded = await worker.deliver(
+      sampleEvent("queue.consumer_entered", { consumerId: "con_clean_odd" }),
+    );
+    expect(await recorded.getState()).toBe("completed");
+    expect(await unrecorded.getState()).toBe("completed");
+    await worker.db
+      .updateTable("webhook_events")
+      .set({ status: "failed" })
+      .where("event_id", "=", (unrecorded.data as { id: string }).id)
+      .execute();
+
+    const response = await put(`/api/queues/${queueName}/clean/completed`);
+    expect(response.statusCode).toBe(200);
+    expect(response.json<{ removed: number; kept: number }>().kept).toBeGreaterThanOrEqual(1);
+    expect(response.json<{ removed: number; kept: number }>().removed).toBeGreaterThanOrEqual(1);
+    expect(await queueOf(queueName).getJob(recorded.id ?? "")).toBeUndefined();
+    expect(await stateOf(queueName, unrecorded.id)).toBe("completed");
+
+    // One by one: the same rule.
+    const one = await put(`/api/queues/${queueName}/${unrecorded.id ?? ""}/clean`);
+    expect(one.statusCode).toBe(403);
+    expect(one.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+    await worker.db
+      .updateTable("webhook_events")
+      .set({ status: "completed" })
+      .where("event_id", "=", (unrecorded.data as { id: string }).id)
+      .execute();
+    expect((await put(`/api/queues/${queueName}/${unrecorded.id ?? ""}/clean`)).statusCode).toBe(
+      204,
+    );
+    expect(await queueOf(queueName).getJob(unrecorded.id ?? "")).toBeUndefined();
+  });
+
+  it("Clean all on Completed without a database configured → 403 DASHBOARD_ACTION_DISABLED, the job stays", async () => {
+    const job = await worker.deliver(
+      sampleEvent("queue.consumer_entered", { consumerId: "con_clean_nodb" }),
+    );
+    const bare = await createDashboard({ prefix: worker.prefix });
+    try {
+      const response = await bare.app.inject({
+        method: "PUT",
+        url: `/api/queues/${queueName}/clean/completed`,
+        cookies: await bare.login(),
+      });
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_ACTION_DISABLED" });
+    } finally {
+      await bare.close();
+    }
+    expect(await stateOf(queueName, job.id)).toBe("completed");
+  });
+});
+
+describe("guarantee: the actions that lose nothing stay open to admins", () => {
+  it("promoting 1 delayed job, pausing and resuming a queue → 2xx; the promoted job waits", async () => {
+    const delayed = await idleJob(60_000);
+    expect((await put(`/api/queues/${idleQueueName}/${delayed.id ?? ""}/promote`)).statusCode).toBe(
+      204,
+    );
+    expect(await stateOf(idleQueueName, delayed.id)).toBe("waiting");
+    const all = await idleJob(60_000);
+    expect((await put(`/api/queues/${idleQueueName}/promote`)).statusCode).toBe(200);
+    expect(await stateOf(idleQueueName, all.id)).toBe("waiting");
+    for (const action of ["pause", "resume"]) {
+      expect((await put(`/api/queues/${idleQueueName}/${action}`)).statusCode).toBe(200);
+    }
+  });
+});
