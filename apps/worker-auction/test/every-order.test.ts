@@ -1,0 +1,236 @@
+import type { Envelope } from "@fanfare-relay/events/envelope";
+import { permutations } from "@fanfare-relay/testing/permutations";
+import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
+import { deliverEventEmails } from "@fanfare-relay/worker/email-outbox";
+import type { EventHandler, HandlerMap } from "@fanfare-relay/worker/handler";
+import { createMailer, type Mailer } from "@fanfare-relay/worker/mailer";
+import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-event";
+import {
+  createWorkerHarness,
+  sampleEvent,
+  type WorkerHarness,
+} from "@fanfare-relay/worker/testing/harness";
+import { transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auctionHandlers } from "../src/handlers.ts";
+
+let h: WorkerHarness;
+let mailer: Mailer;
+beforeAll(async () => {
+  h = await createWorkerHarness(
+    "auction",
+    auctionHandlers,
+    {},
+    { alongside: [{ family: "consumer", handlers: consumerHandlers }] },
+  );
+  mailer = createMailer({ smtpUrl: h.smtp.url, from: "Shop <no-reply@shop.test>" });
+  // The loser's email is known from the start: outbid mails are only ever sent by the outbid
+  // event itself, never after the fact.
+  await h.db
+    .insertInto("consumers")
+    .values({ id: "con_lost", email: "lost@example.com" })
+    .execute();
+});
+afterAll(async () => {
+  mailer.close();
+  await h.close();
+});
+
+/** What the worker does per job, without the queue: apply in one transaction (then `send`). */
+async function apply(
+  event: Envelope,
+  handlers?: { auction?: HandlerMap<"auction">; consumer?: HandlerMap<"consumer"> },
+) {
+  const options = { db: h.db, messageIdDomain: "shop.test", shopUrl: "https://shop.test" };
+  return event.type.startsWith("consumer.")
+    ? await processEvent(
+        { ...options, family: "consumer", handlers: handlers?.consumer ?? consumerHandlers },
+        parseFamilyEvent("consumer", event),
+      )
+    : await processEvent(
+        { ...options, family: "auction", handlers: handlers?.auction ?? auctionHandlers },
+        parseFamilyEvent("auction", event),
+      );
+}
+
+async function send(event: Envelope) {
+  const report = await deliverEventEmails(h.db, mailer, event.id);
+  expect(report.failed).toEqual([]);
+}
+
+type Step = "bidLost" | "bidWon" | "outbid" | "ended" | "notified" | "authenticated";
+
+/** Con_lost bids 250.00, the winner 275.00 and wins; the winner's email comes by sign-in. */
+function lifecycle(
+  auctionId: string,
+  winnerId: string,
+  winnerEmail: string,
+): Record<Step, Envelope> {
+  const subject = { auctionId, experienceId: "exp_order" };
+  return {
+    bidLost: sampleEvent("auction.bid_placed", {
+      ...subject,
+      consumerId: "con_lost",
+      bidId: `${auctionId}_bid_lost`,
+      amount: 25000,
+      currency: "USD",
+      placedAt: "2025-11-26T10:30:00.000Z",
+    }),
+    bidWon: sampleEvent("auction.bid_placed", {
+      ...subject,
+      consumerId: winnerId,
+      bidId: `${auctionId}_bid_won`,
+      amount: 27500,
+      currency: "USD",
+      placedAt: "2025-11-26T10:31:00.000Z",
+    }),
+    outbid: sampleEvent("auction.outbid", {
+      ...subject,
+      consumerId: "con_lost",
+      newHighBid: 27500,
+      currency: "USD",
+      outbidAt: "2025-11-26T10:31:00.000Z",
+    }),
+    ended: sampleEvent("auction.auction_ended", {
+      ...subject,
+      winnerId,
+      finalBid: 27500,
+      currency: "USD",
+      endedAt: "2025-11-26T10:40:00.000Z",
+    }),
+    notified: sampleEvent("auction.winner_notified", {
+      ...subject,
+      consumerId: winnerId,
+      notifiedAt: "2025-11-26T10:40:10.000Z",
+    }),
+    authenticated: sampleEvent("consumer.authenticated", {
+      consumerId: winnerId,
+      email: winnerEmail,
+      authenticatedAt: "2025-11-26T09:40:05.000Z",
+    }),
+  };
+}
+
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  run: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+  return results;
+}
+
+const mailsAbout = (auctionId: string) =>
+  h.smtp.mails
+    .filter((mail) => mail.text?.includes(`/auctions/${auctionId}`))
+    .map((mail) => `${mail.to.join(",")}: ${mail.subject ?? ""}`)
+    .sort();
+
+describe("guarantee: an auction ends the same, and mails right, in every order", () => {
+  it("120 orders of two bids, outbid, end and the winner's sign-in (winner notified slotted in) → the same auction row; the auction-won mail exactly once in every order; outbid mail only before the end", async () => {
+    const orders = permutations([
+      "bidLost",
+      "bidWon",
+      "outbid",
+      "ended",
+      "authenticated",
+    ] as const).map((order, index): Step[] => {
+      const at = index % (order.length + 1);
+      return [...order.slice(0, at), "notified", ...order.slice(at)];
+    });
+    expect(new Set(orders.map((order) => order.join())).size).toBe(120);
+
+    const finals = await mapConcurrently(orders, 8, async (order, index) => {
+      // Fixed width: no auction id is a prefix of another.
+      const auctionId = `auc_order_${String(index).padStart(3, "0")}`;
+      const winnerId = `con_won_${String(index).padStart(3, "0")}`;
+      const winnerEmail = `${winnerId}@example.com`;
+      const events = lifecycle(auctionId, winnerId, winnerEmail);
+      for (const step of order) {
+        expect(await apply(events[step])).toBe("applied");
+        await send(events[step]);
+      }
+      const { auction_id: _id, ...auction } = await h.db
+        .selectFrom("auctions")
+        .selectAll()
+        .where("auction_id", "=", auctionId)
+        .executeTakeFirstOrThrow();
+      return { order, auctionId, winnerId, winnerEmail, auction, mails: mailsAbout(auctionId) };
+    });
+
+    for (const { order, winnerId, winnerEmail, auction, mails } of finals) {
+      const label = order.join(" → ");
+      expect(auction, label).toEqual({
+        experience_id: "exp_order",
+        status: "ended",
+        currency: "USD",
+        high_bid: 27500,
+        high_bidder_id: winnerId,
+        winner_id: winnerId,
+        final_bid: 27500,
+        ended_at: new Date("2025-11-26T10:40:00.000Z"),
+        winner_notified_at: new Date("2025-11-26T10:40:10.000Z"),
+      });
+      const won = `${winnerEmail}: You won the auction!`;
+      const outbid = "lost@example.com: You've been outbid";
+      expect(mails, label).toEqual(
+        order.indexOf("outbid") < order.indexOf("ended") ? [won, outbid] : [won],
+      );
+    }
+    // Both paths sent it: the end when the email was known, the sign-in when it came after.
+    const signInLast = finals.filter(
+      ({ order }) => order.indexOf("authenticated") > order.indexOf("ended"),
+    );
+    expect(signInLast.length).toBe(60);
+    const pending = await h.db
+      .selectFrom("email_outbox")
+      .select("email_key")
+      .where("status", "=", "pending")
+      .execute();
+    expect(pending).toEqual([]);
+    // 720 transactions and their sends.
+  }, 60_000);
+});
+
+/** Handler maps whose handlers wait at `arrive` after their work, before their commit. */
+function holdBeforeCommit<M extends HandlerMap<"auction"> | HandlerMap<"consumer">>(
+  handlers: M,
+  arrive: () => Promise<void>,
+): M {
+  const held: Record<string, EventHandler<never>> = {};
+  for (const [type, handler] of Object.entries(handlers) as [string, EventHandler<never>][]) {
+    held[type] = async (context) => {
+      await handler(context);
+      await arrive();
+    };
+  }
+  return held as unknown as M;
+}
+
+describe("fault: the winner's sign-in and the auction's end applied at the same moment by two workers", () => {
+  it("10 pairs of concurrent transactions (sign-in ∥ auction ended), each holding its commit until both did their reads → exactly 1 auction-won mail", async () => {
+    for (let index = 0; index < 10; index++) {
+      const auctionId = `auc_race_${String(index).padStart(3, "0")}`;
+      const winnerId = `con_race_${String(index)}`;
+      const winnerEmail = `${winnerId}@example.com`;
+      const events = lifecycle(auctionId, winnerId, winnerEmail);
+      const { arrive } = transactionRendezvous(h.db, 2);
+      const held = {
+        auction: holdBeforeCommit(auctionHandlers, arrive),
+        consumer: holdBeforeCommit(consumerHandlers, arrive),
+      };
+      await Promise.all([apply(events.authenticated, held), apply(events.ended, held)]);
+      await send(events.authenticated);
+      await send(events.ended);
+      expect(mailsAbout(auctionId), auctionId).toEqual([`${winnerEmail}: You won the auction!`]);
+    }
+  });
+});
