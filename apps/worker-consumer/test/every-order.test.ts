@@ -1,5 +1,9 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
-import { createWorkerHarness, type WorkerHarness } from "@fanfare-relay/worker/testing/harness";
+import {
+  createWorkerHarness,
+  inMinutes,
+  type WorkerHarness,
+} from "@fanfare-relay/worker/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consumerHandlers } from "../src/handlers.ts";
 import { at, authenticated, consumerFacts, linked, outboxCount } from "./consumer-fixtures.ts";
@@ -97,5 +101,71 @@ describe("every order", () => {
   it("sent no mail in any order", async () => {
     expect(h.smtp.mails).toHaveLength(0);
     expect(await outboxCount(h.db)).toBe(0);
+  });
+});
+
+describe("guarantee: the mails owed to a consumer go out once, whatever order their facts arrive in", () => {
+  it("6 orders of sign-in, link and a sign-in without email, for a consumer with an open admission, an open prize and a won auction → each of the 3 mails exactly once, to the first email known", async () => {
+    const orders = permutations(["signIn", "link", "signInNoEmail"] as const);
+    await Promise.all(
+      orders.map(async (order, index) => {
+        const consumerId = `con_owed_${String(index)}`;
+        await h.db
+          .insertInto("admissions")
+          .values({
+            experience_id: "exp_owed",
+            consumer_id: consumerId,
+            token: "adm_owed",
+            expires_at: inMinutes(10),
+            status: "active",
+          })
+          .execute();
+        await h.db
+          .insertInto("draw_winners")
+          .values({
+            draw_id: "draw_owed",
+            consumer_id: consumerId,
+            experience_id: "exp_owed",
+            claim_token: "clm_owed",
+            claim_deadline: inMinutes(60),
+            status: "pending_claim",
+          })
+          .execute();
+        await h.db
+          .insertInto("auctions")
+          .values({
+            auction_id: `auc_owed_${String(index)}`,
+            experience_id: "exp_owed",
+            status: "ended",
+            winner_id: consumerId,
+            ended_at: inMinutes(-1),
+          })
+          .execute();
+        const events = {
+          signIn: authenticated(consumerId, { at: at(1), email: `a${String(index)}@owed.test` }),
+          link: linked(consumerId, {
+            at: at(2),
+            externalCustomerId: "shop_cus_owed",
+            email: `b${String(index)}@owed.test`,
+          }),
+          signInNoEmail: authenticated(consumerId, { at: at(3), method: "passkey" }),
+        };
+        for (const step of order) {
+          const job = await h.deliver(events[step]);
+          expect(await job.getState()).toBe("completed");
+        }
+        const firstEmail = order.find((step) => step !== "signInNoEmail") === "signIn" ? "a" : "b";
+        const mails = h.smtp.mails
+          .filter((mail) => mail.to.some((to) => to.endsWith(`${String(index)}@owed.test`)))
+          .map((mail) => `${mail.to.join(",")}: ${mail.subject ?? ""}`)
+          .sort();
+        const to = `${firstEmail}${String(index)}@owed.test`;
+        expect(mails, order.join(" → ")).toEqual([
+          `${to}: You won the auction!`,
+          `${to}: You won the draw! Claim your prize`,
+          `${to}: You're in! Complete your purchase`,
+        ]);
+      }),
+    );
   });
 });
