@@ -416,32 +416,36 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   // The first round reads the whole failed set (page by page); later ones only what failed since.
   let reconcileSince = -Infinity;
   let reconciling: Promise<number> | undefined;
-  const reconcile = () => {
-    reconciling ??= (async () => {
-      try {
-        const result = await reconcileDeadLetters({
-          db,
-          queue,
-          redis: connection,
-          since: reconcileSince,
-          graceMs: reconcileGraceMs,
-          record: recordLateDeadLetter,
-        });
-        reconcileSince = result.until - RECONCILE_OVERLAP_MS;
-        if (result.written > 0) {
-          logger.warn(
-            { count: result.written, queue: queueName },
-            "dead letters written by the reconciliation",
-          );
-        }
-        return result.written;
-      } finally {
-        reconciling = undefined;
-      }
-    })();
-    return reconciling;
+  const round = async () => {
+    const result = await reconcileDeadLetters({
+      db,
+      queue,
+      redis: connection,
+      since: reconcileSince,
+      graceMs: reconcileGraceMs,
+      record: recordLateDeadLetter,
+    });
+    reconcileSince = result.until - RECONCILE_OVERLAP_MS;
+    if (result.written > 0) {
+      logger.warn(
+        { count: result.written, queue: queueName },
+        "dead letters written by the reconciliation",
+      );
+    }
+    return result.written;
+  };
+  /** A fresh round, after the one in progress if any: rounds never overlap. */
+  const reconcile = async (): Promise<number> => {
+    while (reconciling !== undefined) await reconciling.catch(() => undefined);
+    const current = round().finally(() => {
+      reconciling = undefined;
+    });
+    reconciling = current;
+    return current;
   };
   const reconcileInBackground = () => {
+    // A round still running (a long failed set, a slow database) is not queued up behind.
+    if (reconciling !== undefined) return;
     reconcile().catch((error: unknown) => {
       logger.error(
         { err: loggableError(error) },

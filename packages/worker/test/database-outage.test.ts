@@ -1,18 +1,8 @@
 import { connect } from "@fanfare-relay/db/connect";
 import { familyQueueNames } from "@fanfare-relay/events/families";
-import { createLogger } from "@fanfare-relay/logging/logger";
-import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
-import { testRedisUrl } from "@fanfare-relay/testing/redis";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { createWorker, type FamilyWorker } from "../src/create-worker.ts";
-import { createMailer } from "../src/mailer.ts";
-import {
-  TEST_TIME_SCALE,
-  createWorkerHarness,
-  sampleEvent,
-  type WorkerHarness,
-} from "../src/testing/harness.ts";
+import { createWorkerHarness, sampleEvent, type WorkerHarness } from "../src/testing/harness.ts";
+import { startOwnWorker } from "./own-worker.ts";
 import { stubHandlers } from "./stub-handlers.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
@@ -37,42 +27,10 @@ async function workerBehindProxy(t: WorkerHarness) {
     onError: () => undefined,
   });
   cleanups.push(() => db.destroy());
-  const connection = createWorkerConnection(testRedisUrl);
-  cleanups.push(() => connection.quit());
-  const mailer = createMailer({ smtpUrl: t.smtp.url, from: "Shop <no-reply@shop.test>" });
-  cleanups.push(() => Promise.resolve(mailer.close()));
-  const logs: Record<string, unknown>[] = [];
-  const logger = createLogger(
-    "worker-experience",
-    "debug",
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split("\n")) {
-          if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        callback();
-      },
-    }),
-  );
-  const worker: FamilyWorker = createWorker({
-    family: "experience",
-    handlers: stubHandlers({ failures: 0, runs: 0 }),
-    db,
-    connection,
-    prefix: t.prefix,
-    mailer,
-    logger,
-    concurrency: 2,
-    retryTimeScale: TEST_TIME_SCALE,
-    messageIdDomain: "shop.test",
-    shopUrl: "https://shop.test",
-    opsAlertEmail: "ops@shop.test",
-    redriveIntervalMs: 0,
-    reconcileIntervalMs: 200,
-    reconcileGraceMs: 0,
-  });
-  cleanups.push(() => worker.close());
-  return { proxy, worker, logs };
+  await proxy.cut();
+  const own = startOwnWorker(t, db, { reconcileIntervalMs: 200, reconcileGraceMs: 0 });
+  cleanups.push(() => own.close());
+  return { proxy, worker: own.worker, logs: own.logs };
 }
 
 describe("fault: PostgreSQL unreachable while an event fails for the last time", () => {
@@ -82,8 +40,6 @@ describe("fault: PostgreSQL unreachable while an event fails for the last time",
     // Only the worker behind the proxy takes jobs.
     await t.worker.close();
     const { proxy, worker, logs } = await workerBehindProxy(t);
-    await proxy.cut();
-    worker.start();
     const queue = t.producer.queues.get(familyQueueNames.experience);
     if (queue === undefined) throw new Error("no experience queue");
 
