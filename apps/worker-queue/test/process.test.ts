@@ -196,3 +196,61 @@ describe("the worker process", () => {
     }
   }, 40_000);
 });
+
+describe("guarantee: a worker's drain survives repeated SIGTERM", () => {
+  it("a job in progress, SIGTERM sent twice 30 ms apart to the worker's process group → the job finishes (its row is there) and the process exits 0", async () => {
+    await database.db
+      .insertInto("consumers")
+      .values({ id: "con_twice", email: "twice@example.com" })
+      .execute();
+    const port = await freePort();
+    // As `pnpm start` runs it (node --import tsx src/main.ts), leading its own process group.
+    const proc = spawnApp(
+      appDir,
+      {
+        DATABASE_URL: database.url,
+        REDIS_URL: testRedisUrl,
+        REDIS_PREFIX: prefix,
+        SMTP_URL: smtp.url,
+        MAIL_FROM: "Shop <no-reply@shop.test>",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "info",
+      },
+      { detached: true },
+    );
+    spawned.push(proc);
+    await proc.waitFor("worker-queue ready");
+    const pid = proc.child.pid;
+    if (pid === undefined) throw new Error("no pid");
+
+    const lock = await lockAdmissions();
+    const event = sampleEvent("queue.consumer_admitted", {
+      consumerId: "con_twice",
+      experienceId: "exp_twice",
+      admissionToken: "adm_tok_twice",
+      expiresAt: inMinutes(30),
+    });
+    const { jobId } = await producer.enqueue(event);
+    await waitUntil(jobBlockedOnLock);
+
+    // A supervisor signals the whole group, and a relay (pnpm, tsx, a shell) forwards it again.
+    process.kill(-pid, "SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    process.kill(-pid, "SIGTERM");
+    await proc.waitFor("shutting down");
+    await proc.waitFor("signal ignored");
+    expect(proc.child.exitCode).toBeNull();
+    await lock.release();
+
+    const [code] = (await once(proc.child, "exit")) as [number];
+    expect(code).toBe(0);
+    expect(await jobState(jobId)).toBe("completed");
+    const admission = await database.db
+      .selectFrom("admissions")
+      .select(["status", "token"])
+      .where("consumer_id", "=", "con_twice")
+      .executeTakeFirst();
+    expect(admission).toEqual({ status: "active", token: "adm_tok_twice" });
+  }, 40_000);
+});

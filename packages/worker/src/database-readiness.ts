@@ -32,6 +32,10 @@ const known: Record<string, Omit<DatabaseProblem, "code">> = {
     reason: "no answer in time",
     hint: "check DATABASE_URL's host and port, firewalls, and the server's load",
   },
+  CONNECTION_LOST: {
+    reason: "connection lost",
+    hint: "check that PostgreSQL is running and reachable",
+  },
   "3D000": {
     reason: "database does not exist",
     hint: "check the database name in DATABASE_URL, or create it",
@@ -61,6 +65,10 @@ const known: Record<string, Omit<DatabaseProblem, "code">> = {
 
 function codeOf(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
+  // pg's own error for a socket closed under it has no code.
+  if (error instanceof Error && error.message.startsWith("Connection terminated")) {
+    return "CONNECTION_LOST";
+  }
   const { code, errors } = error as { code?: unknown; errors?: unknown };
   if (typeof code === "string") return code;
   // Node's happy-eyeballs connect (several addresses for one host) throws an AggregateError.
@@ -101,8 +109,8 @@ export interface DatabaseWatchOptions {
   timeoutMs: number;
   /** Called on the first result and whenever the state or the reason changes, not on every check. */
   onChange?: (state: DatabaseState, previous: DatabaseState) => void;
-  /** Called after every check, changed or not (after `onChange`). */
-  onCheck?: (state: DatabaseState) => void;
+  /** Called after every check, changed or not (after `onChange`), with the state before it. */
+  onCheck?: (state: DatabaseState, previous: DatabaseState) => void;
 }
 
 class ProbeTimeout extends Error {
@@ -168,7 +176,7 @@ export class DatabaseWatch {
         next.status === "unreachable" &&
         previous.problem.code !== next.problem.code);
     if (changed) this.options.onChange?.(next, previous);
-    this.options.onCheck?.(next);
+    this.options.onCheck?.(next, previous);
     return next;
   }
 }

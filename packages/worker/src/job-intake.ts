@@ -5,6 +5,11 @@ export interface JobIntakeDeps {
   worker: Pick<Worker, "isPaused" | "isRunning" | "pause" | "resume" | "closing">;
   /** Starts the worker the first time (FamilyWorker.start: the run loop and the re-drive timer). */
   start: () => void;
+  /**
+   * Adds a marker to the queue's marker set (`ZADD <worker.keys.marker> 0 "0"`, what BullMQ does
+   * with every job), waking a fetch blocked on it.
+   */
+  wake: () => Promise<unknown>;
 }
 
 /**
@@ -52,10 +57,22 @@ export class JobIntake {
     if (worker.isPaused() || !worker.isRunning()) worker.resume();
   }
 
-  /** Stops fetching new jobs; jobs in progress finish. Resolves at once. */
-  async pause(): Promise<void> {
+  /**
+   * Stops fetching new jobs; jobs in progress finish. Resolves once the run loop has stopped, or
+   * after `settleMs` when jobs in progress keep it going (they are not waited for).
+   */
+  async pause(settleMs = 5_000): Promise<void> {
     const { worker } = this.deps;
     if (!this.#started || worker.isPaused() || worker.closing !== undefined) return;
     await worker.pause(true);
+    // BullMQ's pause does not interrupt a fetch blocked on the queue's marker (BZPOPMIN, up to
+    // 5 s), and that fetch takes the next job to arrive, paused or not. A marker — what BullMQ adds
+    // with every job — wakes it now: it finds the queue empty and the loop stops. Never awaited
+    // without a bound: Redis may be down too.
+    void this.deps.wake().catch(() => undefined);
+    const deadline = Date.now() + settleMs;
+    while (worker.isRunning() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 }

@@ -29,6 +29,7 @@ export interface WorkerAppOptions<F extends Family> {
 /** A database check that takes longer than this counts as unreachable (a firewall that drops). */
 const DATABASE_CHECK_TIMEOUT_MS = 5_000;
 
+/** Logs a change of the database's state once: not on every check of a lasting outage. */
 function logDatabaseChange(
   logger: Logger,
   database: string,
@@ -37,6 +38,7 @@ function logDatabaseChange(
 ) {
   if (state.status === "unreachable") {
     const { code, reason, hint } = state.problem;
+    if (previous.status === "unreachable" && previous.problem.code === code) return;
     logger.error(
       { database, code, reason },
       `database unreachable: ${reason} (${code}); ${hint}. Not taking jobs until it answers`,
@@ -132,6 +134,10 @@ export async function runWorkerApp<F extends Family>({
     start: () => {
       worker.start();
     },
+    wake: async () => {
+      const marker = worker.worker.keys.marker;
+      if (marker !== undefined) await connection.zadd(marker, 0, "0");
+    },
   });
 
   let shuttingDown = false;
@@ -152,13 +158,15 @@ export async function runWorkerApp<F extends Family>({
     );
   };
 
-  // Runs after every database check: jobs are taken only while the database answers.
+  // Runs after every database check, one at a time: jobs are taken only while the database
+  // answers. The log line comes after the pause, so "not taking jobs" is true when it is read.
   let applying: Promise<void> = Promise.resolve();
-  const applyDatabaseState = (state: DatabaseState) => {
+  const applyDatabaseState = (state: DatabaseState, previous: DatabaseState) => {
     applying = applying.then(async () => {
       if (shuttingDown) return;
       if (state.status !== "reachable") {
         await intake.pause();
+        logDatabaseChange(logger, database, state, previous);
         return;
       }
       if (!migrated) {
@@ -171,17 +179,23 @@ export async function runWorkerApp<F extends Family>({
         }
       }
       intake.take();
+      logDatabaseChange(logger, database, state, previous);
       if (listening && !announced) announceReady();
     });
   };
 
   const databaseCheck = new DatabaseWatch({
-    probe: () => sql`SELECT 1`.execute(db),
+    probe: async () => {
+      try {
+        await sql`SELECT 1`.execute(db);
+      } catch {
+        // An idle pooled connection that died ("Connection terminated unexpectedly") says nothing
+        // about the server; a fresh one tells why it cannot be reached.
+        await sql`SELECT 1`.execute(db);
+      }
+    },
     intervalMs: env.READINESS_CHECK_INTERVAL_MS,
     timeoutMs: DATABASE_CHECK_TIMEOUT_MS,
-    onChange: (state, previous) => {
-      logDatabaseChange(logger, database, state, previous);
-    },
     onCheck: applyDatabaseState,
   });
 
