@@ -16,6 +16,17 @@ export function serializeError(error: unknown): unknown {
   return sanitize(pino.stdSerializers.err(error as Error), 0);
 }
 
+// A stack frame's file path may look like an address to a loose pattern (pnpm's
+// `node_modules/.pnpm/redis-parser@3.0.0/...`); frames never hold data, the message lines do.
+const STACK_FRAME = /^\s+at /;
+
+function redactStack(stack: string): string {
+  return stack
+    .split("\n")
+    .map((line) => (STACK_FRAME.test(line) ? line : redactEmailAddresses(line)))
+    .join("\n");
+}
+
 function sanitize(value: unknown, depth: number): unknown {
   if (typeof value !== "object" || value === null || depth > 4) return value;
   const serialized = value as SerializedError;
@@ -23,12 +34,12 @@ function sanitize(value: unknown, depth: number): unknown {
     serialized.message = redactEmailAddresses(serialized.message);
   }
   if (typeof serialized.stack === "string") {
-    serialized.stack = redactEmailAddresses(serialized.stack);
+    serialized.stack = redactStack(serialized.stack);
   }
   const command = serialized.command;
   if (typeof command === "object" && command !== null) {
     const name = (command as { name?: unknown }).name;
-    serialized.command = typeof name === "string" ? { name } : {};
+    serialized.command = typeof name === "string" ? { name: redactEmailAddresses(name) } : {};
   }
   if (Array.isArray(serialized.aggregateErrors)) {
     serialized.aggregateErrors = serialized.aggregateErrors.map((inner) =>
