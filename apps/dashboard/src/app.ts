@@ -17,6 +17,7 @@ import { deriveSessionKey, registerSession } from "./auth/session.ts";
 import { UserDirectory, type UserCredentials } from "./auth/users.ts";
 import { registerBoard } from "./board/board.ts";
 import { boardActionPolicy } from "./board/action-policy.ts";
+import { hideRefusedActions } from "./board/hidden-actions.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
 import type { TrustProxy } from "./env.ts";
 import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
@@ -103,6 +104,7 @@ export async function buildApp(deps: DashboardDeps) {
   app.addHook("onRequest", authGuard(users));
   boardActionPolicy(app, { queues, db: deps.db });
   viewerFlags(app);
+  hideRefusedActions(app);
   // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
   app.addHook("onResponse", async (request, reply) => {
     if (request.user === null || request.method === "GET" || request.method === "HEAD") return;

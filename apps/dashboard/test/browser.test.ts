@@ -4,6 +4,7 @@ import {
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
 import { familyQueueNames } from "@fanfare-relay/events/families";
+import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { existsSync } from "node:fs";
@@ -50,6 +51,33 @@ async function launch(): Promise<Browser> {
   }
   browser ??= await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
   return browser;
+}
+
+async function loggedInPage(next = "/"): Promise<Page> {
+  const page = await newPage();
+  await page.goto(`${baseUrl}${next}`);
+  await page.fill("#username", ADMIN.username);
+  await page.fill("#password", ADMIN.password);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${baseUrl}${next}`);
+  return page;
+}
+
+/** The icons of the job actions a card shows, e.g. ["refresh-cw", "pencil"]. */
+async function visibleJobActions(page: Page): Promise<string[]> {
+  const buttons = page
+    .locator("[class^='jobActions-'] > li")
+    .first()
+    .locator("xpath=..")
+    .locator("li");
+  await buttons.first().waitFor({ state: "attached" });
+  const icons: string[] = [];
+  for (const item of await buttons.all()) {
+    if (!(await item.isVisible())) continue;
+    const svgClass = (await item.locator("svg").getAttribute("class")) ?? "";
+    icons.push(/lucide-([a-z0-9-]+)/.exec(svgClass.replace("lucide ", ""))?.[1] ?? svgClass);
+  }
+  return icons;
 }
 
 async function newPage(): Promise<Page> {
@@ -123,6 +151,87 @@ describe("dashboard in a browser", () => {
     await page.getByRole("menuitem", { name: "Dead letters" }).click();
     await page.waitForURL(`${baseUrl}/dead-letters`);
     await page.getByText("No open dead letters.").waitFor();
+    await page.context().close();
+  });
+
+  it("an event id with `:`, `/`, a space, `#`, `?` and non-ASCII: its dead letter links to its job, which shows its error, and Retry applies it", async () => {
+    if (worker === undefined) throw new Error("no worker");
+    await breakQueueParticipants(worker.db);
+    const event = sampleEvent(
+      "queue.consumer_entered",
+      { consumerId: "con_browser_odd" },
+      { id: "ord:42/β x#?" },
+    );
+    const failed = await worker.deliver(event);
+    expect(await failed.getState()).toBe("failed");
+    const jobId = failed.id ?? "";
+    expect(jobId).toBe(jobIdForEvent(event.id));
+    expect(jobId).toMatch(/^~[A-Za-z0-9_.~-]+$/);
+
+    const page = await loggedInPage("/dead-letters");
+    await page.getByRole("link", { name: event.id }).click();
+    await page.waitForURL(`${baseUrl}/queue/${queueName}/${jobId}`);
+    await page.getByText(TRIGGER_MESSAGE).first().waitFor();
+    await expect(page.getByText("Job not found").count()).resolves.toBe(0);
+
+    await fixQueueParticipants(worker.db);
+    const retry = page.locator("[class^='jobActions-'] li:has(.lucide-refresh-cw) button");
+    await retry.click();
+    const confirm = page.getByRole("alertdialog");
+    await confirm.getByText("retry this job").waitFor();
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await waitUntil(async () => (await failed.getState()) === "completed");
+    expect(await participant(worker.db, "con_browser_odd")).toBeDefined();
+    await page.context().close();
+  });
+});
+
+describe("guarantee: the board offers an admin only the actions the server allows", () => {
+  it("failed, completed and delayed jobs, a queue's menu and Clean all → only Retry, Promote, Update data (failed), Clean (completed), Pause, Clean all (Completed tab)", async () => {
+    if (worker === undefined) throw new Error("no worker");
+    await breakQueueParticipants(worker.db);
+    const failed = await worker.deliver(
+      sampleEvent("queue.consumer_entered", { consumerId: "con_browser_ui" }),
+    );
+    await fixQueueParticipants(worker.db);
+    await worker.deliver(sampleEvent("queue.consumer_entered", { consumerId: "con_ui_done" }));
+    const idle = worker.producer.queues.get(familyQueueNames.draw);
+    if (idle === undefined) throw new Error("no draw queue");
+    const delayedEvent = sampleEvent("draw.entry_created");
+    await idle.add(delayedEvent.type, delayedEvent, {
+      jobId: jobIdForEvent(delayedEvent.id),
+      delay: 600_000,
+    });
+    const page = await loggedInPage("/");
+
+    await page.goto(`${baseUrl}/queue/${queueName}?status=failed`);
+    expect(await visibleJobActions(page)).toEqual(["refresh-cw", "pencil"]);
+    await page.getByRole("button", { name: "Retry all" }).waitFor();
+    expect(await page.getByRole("button", { name: "Clean all" }).isVisible()).toBe(false);
+
+    await page.goto(`${baseUrl}/queue/${queueName}/${failed.id ?? ""}`);
+    await page.getByText(TRIGGER_MESSAGE).first().waitFor();
+    expect(await visibleJobActions(page)).toEqual(["refresh-cw", "pencil"]);
+
+    await page.goto(`${baseUrl}/queue/${queueName}?status=completed`);
+    expect(await visibleJobActions(page)).toEqual(["trash2"]);
+    await page.getByRole("button", { name: "Clean all" }).waitFor();
+
+    await page.goto(`${baseUrl}/queue/${familyQueueNames.draw}?status=delayed`);
+    expect(await visibleJobActions(page)).toEqual(["corner-up-left"]);
+    await page.getByRole("button", { name: "Promote all" }).waitFor();
+    expect(await page.getByRole("button", { name: "Clean all" }).isVisible()).toBe(false);
+
+    await page.locator("[class^='trailing-'] button[aria-haspopup=menu]").last().click();
+    const menu = page.getByRole("menu");
+    await menu.getByRole("menuitem", { name: "Pause" }).waitFor();
+    for (const hidden of ["Add job", "Set concurrency", "Set rate limit", "Empty", "Obliterate"]) {
+      expect(await menu.getByRole("menuitem", { name: hidden }).isVisible(), hidden).toBe(false);
+    }
+    await page.keyboard.press("Escape");
+
+    await failed.retry("failed");
+    await waitUntil(async () => (await failed.getState()) === "completed");
     await page.context().close();
   });
 });

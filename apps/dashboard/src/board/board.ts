@@ -1,5 +1,6 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { appRoutes } from "@bull-board/api/dist/routes.js";
 import type { HTTPStatus, QueueAdapterOptions } from "@bull-board/api/typings/app";
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { Queue } from "bullmq";
@@ -8,6 +9,9 @@ import { errorResponse } from "../errors.ts";
 
 /** Where Bull Board lives; its UI shows a job at `<base>queue/<queue>/<job id>`. */
 export const BOARD_BASE_PATH = "/";
+
+/** The routes that serve the board's HTML page (its UI routes, each the same page). */
+export const BOARD_ENTRY_ROUTES: readonly string[] = [appRoutes.entryPoint.route].flat();
 
 /** The board's page for one job; both parts are encoded as the UI itself encodes them. */
 export const boardJobPath = (queueName: string, jobId: string) =>
