@@ -306,6 +306,8 @@ describe("fault: the worker's Redis may evict keys (maxmemory-policy allkeys-lru
         REDIS_ALLOW_EVICTION: "true",
       });
       await strict.proc.waitFor("maxmemory-policy is allkeys-lru");
+      // It keeps taking jobs (pausing would only let the queue grow): "ready" once it listens.
+      await strict.proc.waitFor("worker-queue ready");
       const ready = await probe(strict.port, "/readyz");
       expect(ready.status).toBe(503);
       expect(ready.body.code).toBe("WORKER_REDIS_EVICTION_POLICY");
