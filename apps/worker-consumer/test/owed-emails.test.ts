@@ -200,8 +200,12 @@ describe("guarantee: a mail both paths could queue is one outbox row and one sen
         subject: "You're in! Complete your purchase",
         text_body: "sent by the admission",
         html_body: "<p>sent by the admission</p>",
-        status: "sent",
       })
+      .execute();
+    await h.db
+      .updateTable("email_outbox")
+      .set({ status: "sent", sent_at: new Date() })
+      .where("email_key", "=", "admission-granted:exp_d1:con_d1")
       .execute();
     const job = await deliverCompleted(
       authenticated("con_d1", { at: at(5), email: "d1@example.com" }),
