@@ -126,6 +126,9 @@ function failureToThrow(error: unknown): unknown {
   return redactEmailAddresses(text) === text ? error : loggableError(error);
 }
 
+/** How long the "alert already sent" markers of letters not yet written are kept. */
+const ALERT_MARKER_TTL_SECONDS = 7 * 24 * 60 * 60;
+
 /** Clock differences between replicas: each round re-reads this much of the last one. */
 const RECONCILE_OVERLAP_MS = 60_000;
 
@@ -251,7 +254,12 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       );
       if (!recorded) {
         await step(log, "remember the alert", () =>
-          connection.hset(alertedKey, jobId, String(attempt)),
+          connection
+            .multi()
+            .hset(alertedKey, jobId, String(attempt))
+            // Entries the reconciliation never reaches (the job was retried first) age out.
+            .expire(alertedKey, ALERT_MARKER_TTL_SECONDS)
+            .exec(),
         );
       }
     }
@@ -356,7 +364,10 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
         isDataError(caught) && !(caught instanceof PermanentEventError)
           ? new PermanentEventError("WORKER_UNSTORABLE_EVENT", storableErrorText(caught))
           : caught;
-      await onFailure(job, event, error, "processor");
+      // onFailure guards each step; this only keeps the job's own error the one thrown.
+      await onFailure(job, event, error, "processor").catch((unexpected: unknown) => {
+        logger.error({ err: loggableError(unexpected) }, "could not record the failure");
+      });
       const thrown = failureToThrow(error);
       if (typeof thrown === "object" && thrown !== null) seen.add(thrown);
       throw thrown;
