@@ -13,7 +13,7 @@ import { errorStatus, IngestError, type IngestErrorCode } from "./errors.ts";
 import { DEFAULT_EVICTION_CHECK_INTERVAL_MS, EvictionGate } from "./eviction-gate.ts";
 import { createIngestMetrics, type IngestMetrics, type RequestOutcome } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { webhookRoutes } from "./routes/webhook.ts";
+import { WEBHOOK_PATH, webhookRoutes } from "./routes/webhook.ts";
 
 export interface IngestDeps {
   secrets: readonly string[];
@@ -188,9 +188,17 @@ export function buildApp(deps: IngestDeps) {
     });
   });
 
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(errorStatus.INGEST_NOT_FOUND).send({ error: "not found", code: "INGEST_NOT_FOUND" }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    // Methods Fastify has no route for (PROPFIND, LOCK, ...) land here; on the webhook path they
+    // are still "a method other than POST".
+    if (request.url.split("?")[0] === WEBHOOK_PATH) {
+      reply.header("allow", "POST");
+      throw new IngestError("INGEST_METHOD_NOT_ALLOWED", "only POST is allowed on this endpoint");
+    }
+    return reply
+      .code(errorStatus.INGEST_NOT_FOUND)
+      .send({ error: "not found", code: "INGEST_NOT_FOUND" });
+  });
 
   // Its own encapsulated context: the raw-body parser must not leak to other routes.
   app.register((scope, _options, done) => {

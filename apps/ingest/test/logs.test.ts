@@ -56,7 +56,8 @@ describe("guarantee: errors reach the logs without Redis command arguments, payl
 
   it("a Redis reply error quoting an email address (unknown command ada@example.com), logged as err → the address is [email] in message and stack, and no args", async () => {
     const logs = captureLogs();
-    const client = new Redis(await privateRedis().then((server) => server.url));
+    const server = await privateRedis();
+    const client = new Redis(server.url);
     cleanups.push(() => client.quit());
     const error = await client.call("ada@example.com", "x").catch((caught: unknown) => caught);
     logs.logger.error({ err: error }, "something failed");

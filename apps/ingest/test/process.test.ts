@@ -27,7 +27,7 @@ describe("the ingest process", () => {
     expect(code).toBe(1);
     expect(proc.output()).toContain("FANFARE_WEBHOOK_SECRETS");
     expect(proc.output()).not.toMatch(/at .*\.ts:\d+/);
-  });
+  }, 30_000);
 
   it("on SIGTERM fails readiness first, finishes in-flight requests, exits 0, and never logs secrets or payloads, even at debug", async () => {
     const port = await freePort();
@@ -94,5 +94,5 @@ describe("the ingest process", () => {
     expect(logs).not.toContain(SECRET);
     expect(logs).not.toContain(delivery.headers["x-fanfare-signature"].split("v1=")[1]);
     expect(logs).not.toContain("con_private_person");
-  });
+  }, 30_000);
 });

@@ -34,7 +34,9 @@ describe("when Redis is unreachable or slow", () => {
     expect(ready.json()).toEqual({ status: "redis_unavailable" });
     expect((await h.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
 
-    const reconnected = once(connection, "ready");
+    // Not events.once: it rejects on the connection's 'error', which every failed reconnect
+    // attempt before the server is back emits.
+    const reconnected = new Promise((resolve) => connection.once("ready", resolve));
     await server.start();
     await reconnected;
     expect((await h.app.inject(signedDelivery(uniqueEvent()))).statusCode).toBe(200);
