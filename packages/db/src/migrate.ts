@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from "
 import * as initial from "./migrations/0001-initial.ts";
 import * as jobDataEdits from "./migrations/0002-job-data-edits.ts";
 import * as failureBookkeeping from "./migrations/0003-failure-bookkeeping.ts";
+import * as consumerMailLookups from "./migrations/0004-consumer-mail-lookups.ts";
 
 /** Migrations are listed in code, not read from a folder, so they ship inside any bundle. */
 const migrations: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-job-data-edits": jobDataEdits,
   "0003-failure-bookkeeping": failureBookkeeping,
+  "0004-consumer-mail-lookups": consumerMailLookups,
 };
 
 const provider = { getMigrations: () => Promise.resolve(migrations) };
