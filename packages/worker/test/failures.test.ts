@@ -28,8 +28,8 @@ async function deadLetters(harness: WorkerHarness) {
   return harness.db.selectFrom("webhook_dead_letters").selectAll().execute();
 }
 
-describe("a poison event", () => {
-  it("fails at once, unrecoverable, and leaves one dead letter and an alert", async () => {
+describe("fault: a poison event (a payload that fails its schema, or that keeps failing)", () => {
+  it("1 event whose data fails its schema → fails once (unrecoverable), 1 dead letter, row `dead`, 1 alert line and 1 ops mail", async () => {
     const control = { failures: 0, runs: 0 };
     const t = await harness(control, { opsAlertEmail: "ops@shop.test" });
     const poison = sampleEvent("experience.started", { startedAt: "yesterday" });
@@ -65,7 +65,7 @@ describe("a poison event", () => {
     expect(alert?.subject).toContain(poison.id);
   });
 
-  it("that keeps failing is retried on the sender's schedule, then dead-lettered once", async () => {
+  it("1 event whose handler always throws → 6 attempts on the sender's schedule, then 1 dead letter, row `dead` with 6 attempts, 1 alert, nothing committed", async () => {
     const control = { failures: Infinity, runs: 0 };
     const t = await harness(control);
     const event = started();
@@ -91,8 +91,8 @@ describe("a poison event", () => {
   });
 });
 
-describe("the failure-rate alert", () => {
-  it("fires once when one type fails more than the threshold within the window", async () => {
+describe("guarantee: a type failing above the threshold raises one failure-rate alert", () => {
+  it("5 failures of one type with a threshold of 3 in 60 s → exactly 1 `failure_rate` alert line, counting 4", async () => {
     const control = { failures: Infinity, runs: 0 };
     const t = await harness(control, {
       failureAlertThreshold: 3,
@@ -115,8 +115,8 @@ describe("the failure-rate alert", () => {
   });
 });
 
-describe("dead letters", () => {
-  it("are resolved when a retry succeeds, whoever retried it", async () => {
+describe("guarantee: dead letters are retried and resolve when the event finally completes", () => {
+  it("1 dead event retried from the dashboard once its cause is fixed → job completed, letter resolved, row `completed` after 7 attempts, handler ran once", async () => {
     const control = { failures: Infinity, runs: 0 };
     const t = await harness(control);
     const event = started();
@@ -140,7 +140,7 @@ describe("dead letters", () => {
     expect(control.runs).toBe(1);
   });
 
-  it("are re-driven on schedule, at most the configured number of times", async () => {
+  it("1 dead letter that keeps failing, max 2 re-drives → re-driven twice, then left for an operator, still 1 letter", async () => {
     const control = { failures: Infinity, runs: 0 };
     const t = await harness(control, { redriveAfterMs: 0, maxRedrives: 2 });
     const event = started();
@@ -158,7 +158,7 @@ describe("dead letters", () => {
     expect(await deadLetters(t)).toHaveLength(1);
   });
 
-  it("re-drive re-creates a job that was removed from Redis and resolves on success", async () => {
+  it("1 dead letter whose job was removed from Redis → re-drive adds a new job with its id, which completes and resolves the letter", async () => {
     const control = { failures: Infinity, runs: 0 };
     const t = await harness(control, { redriveAfterMs: 0 });
     const event = started();
@@ -174,8 +174,8 @@ describe("dead letters", () => {
   });
 });
 
-describe("exactly one effect", () => {
-  it("20 concurrent applications of one event: one applied, 19 duplicates, one email", async () => {
+describe("guarantee: exactly one effect per event", () => {
+  it("20 concurrent applications of one event, then 20 deliveries through the queue → 1 applied, 19 duplicates, 1 analytics row, 1 email", async () => {
     const control: StubControl = { failures: 0, runs: 0, mailTo: "fan@example.com" };
     const t = await harness(control);
     const envelope = started();
@@ -207,8 +207,8 @@ describe("exactly one effect", () => {
   });
 });
 
-describe("an SMTP outage", () => {
-  it("retries the sending, not the domain logic, and sends exactly one email", async () => {
+describe("fault: the SMTP server is down", () => {
+  it("1 event with a mail while SMTP refuses connections, then SMTP back → the retry only sends (handler ran once), exactly 1 email, row `sent`", async () => {
     const control: StubControl = { failures: 0, runs: 0, mailTo: "fan@example.com" };
     const t = await harness(control);
     await t.smtp.stop();

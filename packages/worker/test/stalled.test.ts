@@ -17,8 +17,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-describe("a job BullMQ fails by itself", () => {
-  it("after stalling more than allowed becomes a dead letter too", async () => {
+describe("fault: a worker dies mid-job and BullMQ fails the job by itself (stalled too often)", () => {
+  it("1 job whose worker dies holding it, maxStalledCount 0 → BullMQ fails it as stalled, 1 dead letter written by the healthy worker", async () => {
     // A worker whose handler never returns, then dies without releasing its lock.
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
