@@ -35,7 +35,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     const current = server;
     server = undefined;
     for (const socket of sockets) socket.destroy();
-    if (current !== undefined) await new Promise<void>((resolve) => current.close(() => resolve()));
+    if (current === undefined) return;
+    await new Promise<void>((resolve) => {
+      current.close(() => {
+        resolve();
+      });
+    });
   };
   await listen();
   return {
