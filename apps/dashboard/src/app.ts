@@ -21,6 +21,7 @@ import { hideRefusedActions } from "./board/hidden-actions.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
 import type { TrustProxy } from "./env.ts";
 import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
+import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from "./framework-errors.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
@@ -66,7 +67,14 @@ export async function buildApp(deps: DashboardDeps) {
     // The board polls every few seconds; the lines that matter (logins, actions) are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: "x-request-id",
+    // Every answer is `{ error, code }`, also for what Fastify or Node refuse before our routes.
+    return503OnClosing: false,
+    frameworkErrors: (error, request, reply) => {
+      void frameworkErrors(error, request, reply);
+    },
+    clientErrorHandler,
   });
+  refuseWhileClosing(app);
   app.decorateRequest("user", null);
 
   const sessionKey = deriveSessionKey(deps.sessionSecret);

@@ -1,8 +1,8 @@
 import { connect } from "@fanfare-relay/db/connect";
 import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
-import closeWithGrace from "close-with-grace";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
@@ -63,7 +63,9 @@ app.addHook("onClose", async () => {
   await redis.quit().catch(() => undefined);
 });
 
-closeWithGrace({ delay: env.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+// The first SIGTERM/SIGINT drains (requests meanwhile get 503 DASHBOARD_UNAVAILABLE); a repeated
+// SIGTERM, as supervisors signalling the process group send, does not cut the drain short.
+onGracefulShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "shutting down after an unexpected error");
   else logger.info({ signal }, "shutting down");
   await app.close();

@@ -7,6 +7,7 @@ import {
 } from "@fanfare-relay/testing/redis";
 import { spawnApp } from "@fanfare-relay/testing/spawn-app";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -111,5 +112,36 @@ describe("the dashboard process", () => {
     ]) {
       expect(output).not.toContain(value);
     }
+  });
+});
+
+describe("fault: a supervisor sends SIGTERM more than once", () => {
+  it("SIGTERM, SIGTERM again while a request is still arriving → the second is ignored, the request gets 503 DASHBOARD_UNAVAILABLE, exit 0", async () => {
+    const { proc, base } = await start({ DASHBOARD_DEMO: "true" });
+    await proc.waitFor('"msg":"dashboard ready"');
+    // A request whose headers are not finished keeps the drain waiting for it.
+    const socket = connect(Number(new URL(base).port), "127.0.0.1");
+    await once(socket, "connect");
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    const answered = once(socket, "close");
+    socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    const exited = once(proc.child, "exit");
+
+    proc.child.kill("SIGTERM");
+    await proc.waitFor('"msg":"shutting down"');
+    proc.child.kill("SIGTERM");
+    await proc.waitFor("already shutting down; signal ignored");
+    socket.write("\r\n");
+    await answered;
+    const [code] = (await exited) as [number];
+
+    expect(code).toBe(0);
+    expect(answer).toMatch(/^HTTP\/1\.1 503/);
+    expect(JSON.parse(answer.split("\r\n\r\n")[1] ?? "")).toEqual({
+      error: expect.any(String),
+      code: "DASHBOARD_UNAVAILABLE",
+    });
+    expect(proc.output()).toContain("dashboard stopped");
   });
 });
