@@ -47,7 +47,7 @@ const login = (base: string, username: string, password: string) =>
     redirect: "manual",
   });
 
-describe("the dashboard process", () => {
+describe("fault: a dashboard process with bad configuration, or stopped", () => {
   it("refuses to start without admin credentials and a session secret", async () => {
     const { proc } = await start({});
     const [code] = (await once(proc.child, "exit")) as [number];

@@ -12,7 +12,7 @@ const appDir = fileURLToPath(new URL("..", import.meta.url));
 
 const run = (env: Record<string, string>) => spawnApp(appDir, env);
 
-describe("the ingest process", () => {
+describe("fault: an ingest process with bad configuration, or stopped under load", () => {
   let server: RedisServer;
   beforeAll(async () => {
     server = await startRedisServer();

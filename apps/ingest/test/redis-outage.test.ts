@@ -16,7 +16,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-describe("when Redis is unreachable or slow", () => {
+describe("fault: Redis unreachable or slow while the ingest takes deliveries", () => {
   it("answers 503 with Retry-After, never 200, while Redis is down, and recovers when it is back", async () => {
     expect((await h.app.inject(signedDelivery(uniqueEvent()))).statusCode).toBe(200);
 

@@ -42,7 +42,7 @@ const analyticsCount = async (eventId: string) =>
       .execute()
   ).length;
 
-describe("duplicates", () => {
+describe("guarantee: duplicate auction events apply once", () => {
   it("20 concurrent applications of one bid store it once", async () => {
     const event = sampleEvent("auction.bid_placed", {
       auctionId: "auc_dup_bid",

@@ -229,7 +229,7 @@ describe("the auction lifecycle", () => {
   });
 });
 
-describe("concurrent bids", () => {
+describe("guarantee: concurrent bids on one auction keep the highest", () => {
   it("leave the top bidder however their transactions interleave", async () => {
     const options = {
       db: h.db,

@@ -22,7 +22,7 @@ afterAll(async () => {
 const times = <T>(count: number, run: () => Promise<T>) =>
   Promise.all(Array.from({ length: count }, run));
 
-describe("duplicates", () => {
+describe("guarantee: duplicate consumer events apply once", () => {
   it("20 concurrent applications of one event apply it once", async () => {
     const envelope = authenticated("con_dup1", {
       at: at(5),

@@ -46,7 +46,7 @@ function expectIdenticalFacts(results: { order: string; facts: unknown }[], expe
     expect({ order, facts }).toEqual({ order, facts: expected });
 }
 
-describe("every order", () => {
+describe("guarantee: a consumer's facts end the same in every order", () => {
   it("sign-in, link with a newer email, then a sign-in without email: the link's email stays", async () => {
     const results = await finalFactsOfEveryOrder("auth_link", [
       (id) => authenticated(id, { at: at(1), email: "a@example.com", method: "email_otp" }),

@@ -44,7 +44,7 @@ const samples: Record<Extract<EventType, `draw.${string}`>, (drawId: string) => 
   "draw.prize_expired": (drawId) => prizeExpired(drawId, "con_dup", inMinutes(-1)),
 };
 
-describe("the same event processed concurrently", () => {
+describe("guarantee: one draw event processed concurrently applies once", () => {
   it.each(Object.entries(samples))("%s applies once", async (type, sample) => {
     const drawId = `draw_dup_${type.replace("draw.", "")}`;
     const envelope = sample(drawId);
@@ -78,7 +78,7 @@ describe("the same event processed concurrently", () => {
   });
 });
 
-describe("the same event enqueued concurrently", () => {
+describe("guarantee: one draw event delivered concurrently is one job", () => {
   it("becomes one job that sends one email", async () => {
     const envelope = samples["draw.winners_selected"]("draw_dup_enqueue");
     const results = await Promise.all(

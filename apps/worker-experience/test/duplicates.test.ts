@@ -22,7 +22,7 @@ const options = () => ({
 
 // A resume is the event whose effect is not idempotent by itself (its duration is added), so a
 // second application would show.
-describe("a duplicated experience event", () => {
+describe("guarantee: duplicate experience events apply once", () => {
   it("is applied once when 20 deliveries race", async () => {
     const envelope = experienceEvent("experience.resumed", "exp_dup1", { pausedDuration: 300 });
 

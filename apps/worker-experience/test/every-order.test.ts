@@ -93,7 +93,7 @@ const direct = (event: Envelope) =>
     parseFamilyEvent("experience", event),
   );
 
-describe("every order of an experience's events", () => {
+describe("guarantee: an experience's lifecycle ends the same in every order", () => {
   it("started, paused, resumed, ended: all 24 orders end with the same ended row", async () => {
     const rows = await finalRowsOfEveryOrder([started, paused, resumed, ended], viaQueue);
 

@@ -88,7 +88,7 @@ async function jobState(jobId: string) {
   return (await queue?.getJob(jobId))?.getState();
 }
 
-describe("the worker process", () => {
+describe("fault: a worker process with bad configuration, killed mid-job, or stopped", () => {
   it("refuses to start on bad configuration, naming the variable, without a stack trace", async () => {
     const proc = spawnApp(appDir, { SMTP_URL: "mail.example.com", WORKER_CONCURRENCY: "0" });
     const [code] = (await once(proc.child, "exit")) as [number];

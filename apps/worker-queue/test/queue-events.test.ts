@@ -183,7 +183,7 @@ describe("queue participants", () => {
   });
 });
 
-describe("duplicates", () => {
+describe("guarantee: duplicate queue events apply once", () => {
   it("a redelivery after the job was removed applies nothing and mails nothing more", async () => {
     await knownConsumer("con_dup", "dup@example.com");
     const event = sampleEvent("queue.consumer_admitted", {

@@ -122,7 +122,7 @@ describe("ids that name BullMQ's own keys", () => {
   });
 });
 
-describe("the seen marker", () => {
+describe("guarantee: the duplicate answer follows the job, never the other way round", () => {
   it("lives as long as the completed job could, with the default retention", async () => {
     const e = event();
     const { jobId } = await producer.enqueue(e);
@@ -165,7 +165,7 @@ describe("the seen marker", () => {
   });
 });
 
-describe("concurrent deliveries", () => {
+describe("guarantee: concurrent deliveries of one event make one job", () => {
   it.each(["evt_concurrent", "12345678", "a:b:c", "wait"])(
     "50 at once of %j make one job and one first delivery",
     async (id) => {

@@ -217,7 +217,7 @@ describe("tampering", () => {
   });
 });
 
-describe("hostile input: a reason, never an exception", () => {
+describe("fault: hostile signature headers: a reason, never an exception", () => {
   const valid = sign({ payload: BODY, secrets: SECRET, timestamp: NOW });
   const digest = valid.split("v1=")[1] ?? "";
   const reasons = [

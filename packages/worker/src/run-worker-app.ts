@@ -128,6 +128,7 @@ export async function runWorkerApp<F extends Family>({
     redriveAfterMs: env.DEAD_LETTER_REDRIVE_AFTER_SECONDS * 1000,
     maxRedrives: env.DEAD_LETTER_MAX_REDRIVES,
     redriveIntervalMs: env.DEAD_LETTER_REDRIVE_INTERVAL_SECONDS * 1000,
+    reconcileIntervalMs: env.DEAD_LETTER_RECONCILE_INTERVAL_SECONDS * 1000,
   });
   const intake = new JobIntake({
     worker: worker.worker,

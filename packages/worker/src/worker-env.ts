@@ -38,6 +38,7 @@ export function workerEnvSchema(defaultPort: number) {
     DEAD_LETTER_REDRIVE_AFTER_SECONDS: integer(0, 3600),
     DEAD_LETTER_MAX_REDRIVES: integer(0, 3),
     DEAD_LETTER_REDRIVE_INTERVAL_SECONDS: integer(0, 300),
+    DEAD_LETTER_RECONCILE_INTERVAL_SECONDS: integer(0, 60),
     RETRY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
     JOB_LOCK_DURATION_MS: integer(1_000, 30_000),
     STALLED_INTERVAL_MS: integer(1_000, 30_000),
