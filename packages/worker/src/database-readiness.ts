@@ -107,9 +107,7 @@ export interface DatabaseWatchOptions {
   intervalMs: number;
   /** A probe still running after this many ms counts as a failure (`TIMEOUT`). */
   timeoutMs: number;
-  /** Called on the first result and whenever the state or the reason changes, not on every check. */
-  onChange?: (state: DatabaseState, previous: DatabaseState) => void;
-  /** Called after every check, changed or not (after `onChange`), with the state before it. */
+  /** Called after every check, changed or not, with the state before it (callers log changes). */
   onCheck?: (state: DatabaseState, previous: DatabaseState) => void;
 }
 
@@ -170,12 +168,6 @@ export class DatabaseWatch {
     }
     const previous = this.#state;
     this.#state = next;
-    const changed =
-      previous.status !== next.status ||
-      (previous.status === "unreachable" &&
-        next.status === "unreachable" &&
-        previous.problem.code !== next.problem.code);
-    if (changed) this.options.onChange?.(next, previous);
     this.options.onCheck?.(next, previous);
     return next;
   }
