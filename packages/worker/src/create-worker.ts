@@ -10,7 +10,12 @@ import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { Alerter } from "./alerts.ts";
 import { recordDeadLetter } from "./dead-letters.ts";
-import { recordFailedAttempt, settleAppliedEvent, type EventHead } from "./webhook-events.ts";
+import {
+  isEventSettled,
+  recordFailedAttempt,
+  settleAppliedEvent,
+  type EventHead,
+} from "./webhook-events.ts";
 import { EmailDeliveryError, deliverEventEmails, type EmailSender } from "./email-outbox.ts";
 import { FailureRateMonitor } from "./failure-rate.ts";
 import type { HandlerMap } from "./handler.ts";
@@ -277,11 +282,19 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     await alerted;
   }
 
-  /** The reconciliation's part: a job in the failed set without an open letter gets one. */
-  async function recordLateDeadLetter(job: Job) {
+  /**
+   * The reconciliation's part: a job in the failed set without an open letter gets one, unless
+   * its event was completed since (a retry, a redelivery or a job under another id applied it and
+   * sent its mail). Returns whether a letter was written.
+   */
+  async function recordLateDeadLetter(job: Job): Promise<boolean> {
     const head = headOfJob(job, undefined);
+    if (await isEventSettled(db, head.id)) return false;
     const jobId = job.id ?? "";
     const error = storableErrorText(job.failedReason || "failed (no reason recorded)");
+    // Read before the letter is written: should Redis fail here, the job is still without a
+    // letter and the next round alerts for it, instead of a letter written with no alert.
+    const alerted = await connection.hget(alertedKey, jobId);
     await recordDeadLetter(db, {
       eventId: head.id,
       type: job.name,
@@ -295,7 +308,12 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       failedAt: new Date(job.finishedOn ?? Date.now()),
     });
     metrics.reconciled.inc({ queue: queueName });
-    const alerted = await connection.hget(alertedKey, jobId);
+    // Retried and completed while the letter was being written: the event is settled after all.
+    if ((await job.getState()) === "completed") {
+      await settleAppliedEvent(db, head.id);
+      await connection.hdel(alertedKey, jobId);
+      return true;
+    }
     if (alerted === String(job.attemptsMade)) {
       logger.info(
         { eventId: head.id, type: job.name, jobId },
@@ -314,6 +332,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       });
     }
     await connection.hdel(alertedKey, jobId);
+    return true;
   }
 
   async function processJob(job: Job): Promise<JobResult> {

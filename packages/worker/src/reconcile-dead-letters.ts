@@ -18,8 +18,11 @@ export interface ReconcileOptions {
   graceMs: number;
   /** Failed jobs read from Redis per round trip. */
   pageSize?: number;
-  /** Writes the missing letter of a job that failed for good (and alerts when due). */
-  record: (job: Job) => Promise<void>;
+  /**
+   * Writes the missing letter of a job that failed for good (and alerts when due); false when
+   * none was due after all (its event was completed meanwhile).
+   */
+  record: (job: Job) => Promise<boolean>;
 }
 
 export interface ReconcileResult {
@@ -85,8 +88,7 @@ export async function reconcileDeadLetters({
       const job = await queue.getJob(id);
       // Retried or removed since the page was read: nothing failed for good to record.
       if (job?.finishedOn === undefined || (await job.getState()) !== "failed") continue;
-      await record(job);
-      written += 1;
+      if (await record(job)) written += 1;
     }
     const last = page.at(-1);
     if (last !== undefined) {

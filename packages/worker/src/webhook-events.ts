@@ -164,3 +164,29 @@ export async function settleAppliedEvent(db: Kysely<Database>, eventId: string):
     UPDATE webhook_events SET status = 'completed', last_error = NULL
     WHERE event_id = ${id} AND status = 'dead' AND processed_at IS NOT NULL`.execute(db);
 }
+
+/**
+ * True when the event is `completed` with no mail of its own still pending: nothing about it is
+ * left for a dead letter to track (a failed job of it is stale: a retry, a redelivery or a job
+ * under another id applied it since).
+ */
+export async function isEventSettled(db: Kysely<Database>, eventId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("webhook_events")
+    .select("event_id")
+    .where("event_id", "=", storableKey(eventId))
+    .where("status", "=", "completed")
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("email_outbox")
+            .select("email_outbox.id")
+            .whereRef("email_outbox.event_id", "=", "webhook_events.event_id")
+            .where("email_outbox.status", "=", "pending"),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -74,6 +74,47 @@ describe("fault: jobs that failed for good while no worker could record them", (
     expect(own.logs.filter((line) => line.alert === "dead_letter")).toHaveLength(3);
   });
 
+  it("2 failed jobs whose events were applied since (completed, no mail pending) and 1 still unapplied → 1 letter and 1 alert, the completed events stay completed", async () => {
+    const t = await createWorkerHarness("experience", stubHandlers({ failures: 0, runs: 0 }));
+    h = t;
+    await t.worker.close();
+    const events = await failWithoutBookkeeping(t, 3);
+    const [first, second, unapplied] = events.map((event) => event.id);
+    if (first === undefined || second === undefined || unapplied === undefined) throw new Error();
+    // As a redelivery under another job id, or a retry that raced the round, would leave them.
+    await t.db
+      .insertInto("webhook_events")
+      .values(
+        [first, second].map((id) => ({
+          event_id: id,
+          type: "experience.started",
+          family: "experience",
+          status: "completed" as const,
+          attempts: 1,
+          event_created_at: new Date(),
+          processed_at: new Date(),
+        })),
+      )
+      .execute();
+
+    own = startOwnWorker(t, t.db, { reconcileIntervalMs: 0, reconcileGraceMs: 0 });
+    expect(await own.worker.reconcileDeadLetters()).toBe(1);
+    const letters = await t.db.selectFrom("webhook_dead_letters").select("event_id").execute();
+    expect(letters.map((letter) => letter.event_id)).toEqual([unapplied]);
+    const rows = await t.db
+      .selectFrom("webhook_events")
+      .select(["event_id", "status"])
+      .orderBy("event_id")
+      .execute();
+    expect(Object.fromEntries(rows.map((row) => [row.event_id, row.status]))).toEqual({
+      [first]: "completed",
+      [second]: "completed",
+      [unapplied]: "dead",
+    });
+    const alerts = own.logs.filter((line) => line.alert === "dead_letter");
+    expect(alerts.map((line) => line.eventId)).toEqual([unapplied]);
+  });
+
   it("9 failed jobs without letters, read 2 per page → each written exactly once, in one round", async () => {
     const t = await createWorkerHarness("experience", stubHandlers({ failures: 0, runs: 0 }));
     h = t;
@@ -104,6 +145,7 @@ describe("fault: jobs that failed for good while no worker could record them", (
               error: "test",
             })
             .execute();
+          return true;
         },
       });
       expect(result).toMatchObject({ written: 9, checked: 9 });
