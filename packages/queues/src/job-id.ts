@@ -54,8 +54,8 @@ const escapeByte = (character: string) =>
  * Typical ids (`evt_01HZ…`: a letter or `_`, then letters, digits, `_`, `.`, `-`) that are not one
  * of BullMQ's key names are kept verbatim so operators can search for them in Bull Board. Any
  * other id becomes `~` followed by its UTF-8 bytes, each letter, digit, `_`, `.` and `-` as it is
- * and every other byte as `~` and two upper-case hex digits (`a:b` → `~a~3Ab`, `~` → `~7E`,
- * `é` → `~C3~A9`): percent-encoding with `~` for `%`. The result matches ESCAPED_JOB_ID, so it
+ * and every other byte as `~` and two upper-case hex digits (`a:b` → `~a~3Ab`, `~` → `~~7E`,
+ * `é` → `~~C3~A9`): percent-encoding with `~` for `%`. The result matches ESCAPED_JOB_ID, so it
  * survives every URL layer unchanged: a `%` in a job id was decoded once too often by Bull Board's
  * routes ("Job not found"). A verbatim id never starts with `~`, so the two forms cannot collide.
  *
