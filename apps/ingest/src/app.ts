@@ -8,9 +8,14 @@ import Fastify, {
 import type { Redis } from "ioredis";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
+import { answerConnectRequests } from "./connect-requests.ts";
 import type { TrustProxy } from "./env.ts";
 import { errorStatus, IngestError, type IngestErrorCode } from "./errors.ts";
-import { DEFAULT_EVICTION_CHECK_INTERVAL_MS, EvictionGate } from "./eviction-gate.ts";
+import {
+  DEFAULT_EVICTION_CHECK_INTERVAL_MS,
+  EvictionGate,
+  type PolicyNotReady,
+} from "./eviction-gate.ts";
 import { createIngestMetrics, type IngestMetrics, type RequestOutcome } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { WEBHOOK_PATH, webhookRoutes } from "./routes/webhook.ts";
@@ -142,6 +147,23 @@ export function buildApp(deps: IngestDeps) {
     },
   });
 
+  // CONNECT never reaches Fastify (Node emits it as `connect`): answer it in our shape too. On the
+  // webhook path it is "a method other than POST"; elsewhere (`CONNECT host:port`, a proxy tunnel)
+  // it is a request this server cannot make sense of.
+  answerConnectRequests(app.server, (request) => {
+    const onWebhook = (request.url ?? "").split("?")[0] === WEBHOOK_PATH;
+    const error = onWebhook
+      ? new IngestError("INGEST_METHOD_NOT_ALLOWED", "only POST is allowed on this endpoint")
+      : new IngestError("INGEST_BAD_REQUEST", "CONNECT is not supported: this is not a proxy");
+    metrics.requests.inc({ outcome: outcomeByStatus[error.statusCode] ?? "error" });
+    app.log.warn({ code: error.code, status: error.statusCode }, "webhook rejected");
+    return {
+      status: error.statusCode,
+      body: JSON.stringify({ error: error.message, code: error.code }),
+      ...(onWebhook ? { headers: { Allow: "POST" } } : {}),
+    };
+  });
+
   const gate = new EvictionGate({
     redis: deps.redis,
     logger: app.log,
@@ -222,6 +244,16 @@ export function buildApp(deps: IngestDeps) {
     /** Fail readiness so the load balancer stops sending; requests still in flight finish. */
     startDraining() {
       draining = true;
+    },
+    /**
+     * Why deliveries are refused because of Redis's maxmemory-policy (an evicting policy, or one
+     * not read yet), or undefined when they are accepted; reads the policy again first unless
+     * deliveries are already accepted. For the start line: the reading made while starting may
+     * have come before the Redis connection was up.
+     */
+    async policyNotReady(): Promise<PolicyNotReady | undefined> {
+      await gate.refresh();
+      return gate.notReady();
     },
   });
 }

@@ -1,4 +1,5 @@
 import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { routeConsoleToLogger } from "@fanfare-relay/logging/console-to-logger";
 import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
@@ -20,6 +21,9 @@ function readEnv() {
 
 const env = readEnv();
 const logger = createLogger("ingest", env.LOG_LEVEL);
+// BullMQ prints its own eviction-policy warning with console.warn, once per connection: keep every
+// line on stdout JSON.
+routeConsoleToLogger(logger);
 const metrics = createIngestMetrics();
 
 const redis = createProducerConnection(env.REDIS_URL);
@@ -69,19 +73,45 @@ onGracefulShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, async ({ sign
   logger.info("ingest stopped");
 });
 
+const REDIS_WAIT_MS = 5_000;
+
+/** Resolves once the Redis connection is ready (at once if it is); never rejects. */
+function redisReady(): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    redis.once("ready", () => {
+      resolve();
+    });
+  });
+}
+
 try {
   await app.listen({ port: env.PORT, host: env.HOST });
-  logger.info(
-    {
-      redis: redactRedisUrl(env.REDIS_URL),
-      prefix: env.REDIS_PREFIX,
-      secrets: env.FANFARE_WEBHOOK_SECRETS.length,
-      bodyLimitBytes: env.BODY_LIMIT_BYTES,
-      toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
-      allowEviction: env.REDIS_ALLOW_EVICTION,
-    },
-    "ingest ready",
-  );
+  const settings = {
+    redis: redactRedisUrl(env.REDIS_URL),
+    prefix: env.REDIS_PREFIX,
+    secrets: env.FANFARE_WEBHOOK_SECRETS.length,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
+    allowEviction: env.REDIS_ALLOW_EVICTION,
+  };
+  // "ready" only when deliveries are accepted: while Redis is unreachable or its maxmemory-policy
+  // may evict (or is unread), every delivery is refused and /readyz fails, and the start line must
+  // not say otherwise. The connection usually comes up just after the listener: wait for it a
+  // moment rather than report a start-up race as a problem.
+  await Promise.race([redisReady(), sleep(REDIS_WAIT_MS, undefined, { ref: false })]);
+  const notReady =
+    redis.status === "ready"
+      ? await app.policyNotReady()
+      : { status: "redis_unavailable", reason: "Redis is not reachable yet" };
+  if (notReady) {
+    logger.warn(
+      { ...settings, status: notReady.status },
+      `ingest started but not ready: ${notReady.reason}`,
+    );
+  } else {
+    logger.info(settings, "ingest ready");
+  }
 } catch (error) {
   logger.fatal({ err: error }, "ingest could not start");
   process.exit(1);

@@ -1,10 +1,15 @@
+import { freePort } from "@fanfare-relay/testing/free-port";
+import { uniquePrefix } from "@fanfare-relay/testing/redis";
 import { startRedisServer, type RedisServer } from "@fanfare-relay/testing/redis-server";
-import { waitUntil } from "@fanfare-relay/testing/spawn-app";
+import { spawnApp, waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { Redis } from "ioredis";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   captureLogs,
   createHarness,
+  SECRET,
   signedDelivery,
   uniqueEvent,
   type CapturedLogs,
@@ -150,6 +155,72 @@ describe("fault: Redis may evict keys (maxmemory-policy other than noeviction)",
     );
     expect(logs.lines().filter((line) => line.level === 50)).toEqual([]);
   });
+});
+
+describe("fault: Redis may evict keys, as the ingest process reports it on its output", () => {
+  it("an ingest process started on a Redis with maxmemory-policy allkeys-lru → every output line is JSON (BullMQ's own eviction warnings as warn lines), one error line naming maxmemory-policy, the start line a warn 'ingest started but not ready: …', never 'ingest ready'; /readyz 503", async () => {
+    const server = await redisWith(["--maxmemory-policy", "allkeys-lru"]);
+    const port = await freePort();
+    const proc = spawnApp(fileURLToPath(new URL("..", import.meta.url)), {
+      FANFARE_WEBHOOK_SECRETS: SECRET,
+      REDIS_URL: server.url,
+      REDIS_PREFIX: uniquePrefix("evict-proc"),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      SHUTDOWN_DRAIN_DELAY_MS: "0",
+    });
+    const exited = once(proc.child, "exit");
+    cleanups.push(async () => {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) {
+        proc.child.kill("SIGKILL");
+        await exited;
+      }
+    });
+    // Either start line, so that the old "ingest ready" fails the assertions below, not a timeout.
+    await proc.waitFor('"msg":"ingest ');
+    // BullMQ warns once per connection, as each one is set up.
+    await waitUntil(() => Promise.resolve(proc.output().includes("IMPORTANT! Eviction policy")));
+    expect((await fetch(`http://127.0.0.1:${String(port)}/readyz`)).status).toBe(503);
+    proc.child.kill("SIGTERM");
+    await exited;
+
+    const text = proc
+      .output()
+      .split("\n")
+      .filter((line) => line.trim() !== "");
+    const notJson = text.filter((line) => {
+      try {
+        return typeof JSON.parse(line) !== "object";
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson).toEqual([]);
+    const lines = text.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const bullmqWarnings = lines.filter((line) =>
+      String(line.msg).startsWith("IMPORTANT! Eviction policy is allkeys-lru"),
+    );
+    expect(bullmqWarnings.length).toBeGreaterThan(0);
+    for (const line of bullmqWarnings) {
+      expect(line).toMatchObject({ level: 40, service: "ingest", source: "console" });
+    }
+    expect(
+      lines.filter(
+        (line) => line.level === 50 && String(line.msg).includes("maxmemory-policy is allkeys-lru"),
+      ),
+    ).toHaveLength(1);
+    const startLines = lines.filter((line) => String(line.msg).startsWith("ingest "));
+    expect(startLines.map((line) => line.msg)).not.toContain("ingest ready");
+    expect(startLines.filter((line) => String(line.msg).startsWith("ingest started"))).toEqual([
+      expect.objectContaining({
+        level: 40,
+        status: "redis_may_evict",
+        msg: expect.stringMatching(
+          /^ingest started but not ready: Redis maxmemory-policy is allkeys-lru: .*CONFIG SET maxmemory-policy noeviction/,
+        ),
+      }),
+    ]);
+  }, 40_000);
 });
 
 describe("guarantee: deliveries are refused until Redis's eviction policy has been read (fail closed)", () => {

@@ -165,7 +165,7 @@ describe("guarantee: every answer of the ingest, even outside its routes, is {er
     }
   });
 
-  it("PROPFIND on the webhook path, an unknown method (FOO), a malformed request line and 20 KB of headers, over raw TCP → 405 / 400 / 400 / 431, each {error, code}, never Fastify's {statusCode}", async () => {
+  it("PROPFIND on the webhook path, an unknown method (FOO), a malformed request line, 20 KB of headers, CONNECT x:80 and CONNECT /webhooks/fanfare, over raw TCP → 405 / 400 / 400 / 431 / 400 / 405, each {error, code}, never Fastify's {statusCode}", async () => {
     const h = await createHarness({ redisUrl: server.url });
     try {
       const address = await h.app.listen({ port: 0, host: "127.0.0.1" });
@@ -179,8 +179,16 @@ describe("guarantee: every answer of the ingest, even outside its routes, is {er
       ]);
       expect(propfind).toMatch(/allow: POST/i);
 
+      // Node hands CONNECT to the server's `connect` event; unanswered, the socket was just closed.
+      const connectWebhook = await ask("CONNECT /webhooks/fanfare HTTP/1.1\r\nhost: x\n\n");
+      expect(bodiesOf(connectWebhook), connectWebhook).toEqual([
+        { status: 405, body: { error: expect.any(String), code: "INGEST_METHOD_NOT_ALLOWED" } },
+      ]);
+      expect(connectWebhook).toMatch(/allow: POST/i);
+
       for (const [request, status, code] of [
         ["FOO / HTTP/1.1\r\nhost: x\n\n", 400, "INGEST_BAD_REQUEST"],
+        ["CONNECT x:80 HTTP/1.1\r\nHost: x\n\n", 400, "INGEST_BAD_REQUEST"],
         ["GARBAGE\n\n", 400, "INGEST_BAD_REQUEST"],
         [
           `GET / HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(20_000)}\n\n`,
@@ -192,6 +200,10 @@ describe("guarantee: every answer of the ingest, even outside its routes, is {er
         expect(bodiesOf(raw), raw).toEqual([{ status, body: { error: expect.any(String), code } }]);
         expect(raw).not.toContain('"statusCode"');
       }
+      const metrics = await h.app.inject({ method: "GET", url: "/metrics" });
+      expect(metrics.body).toContain(
+        'fanfare_ingest_requests_total{outcome="method_not_allowed"} 2',
+      );
     } finally {
       await h.close();
     }
