@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
 
 /** One reason a worker is not ready, e.g. `{ code: "WORKER_DATABASE_UNAVAILABLE", message: "…" }`. */
@@ -18,6 +20,11 @@ export interface HealthServerDeps {
 
 const routes = new Set(["/healthz", "/readyz", "/metrics"]);
 
+const METHOD_NOT_ALLOWED_BODY = JSON.stringify({
+  error: "Method not allowed",
+  code: "WORKER_METHOD_NOT_ALLOWED",
+});
+
 function sendError(reply: FastifyReply, status: number, error: string, code: string) {
   return reply.code(status).send({ error, code });
 }
@@ -35,8 +42,8 @@ function codeForStatus(status: number): { error: string; code: string } {
  * The worker's only HTTP surface: liveness (`/healthz`) and readiness (`/readyz`) for the
  * orchestrator, metrics for the scraper. Every error answer is `{"error", "code"}` JSON — an
  * unknown route (404 `WORKER_NOT_FOUND`), another method on a known route (405
- * `WORKER_METHOD_NOT_ALLOWED`, `Allow: GET, HEAD`), a malformed URL or request (400
- * `WORKER_BAD_REQUEST`) — never Fastify's or Node's default body.
+ * `WORKER_METHOD_NOT_ALLOWED`, `Allow: GET, HEAD`; CONNECT too, whatever its target), a
+ * malformed URL or request (400 `WORKER_BAD_REQUEST`) — never Fastify's or Node's default body.
  */
 export function buildHealthServer({
   isHealthy,
@@ -66,6 +73,17 @@ export function buildHealthServer({
           `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
       );
     },
+  });
+  // Node hands CONNECT to the server's `connect` event, never to Fastify, and with no listener
+  // closes the socket without a byte. Answer it like any other method this server does not serve.
+  app.server.on("connect", (_request: IncomingMessage, socket: Duplex) => {
+    socket.on("error", () => undefined);
+    // The server keeps half-open sockets (allowHalfOpen), so close it once the answer is out.
+    socket.end(
+      "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\n" +
+        `Content-Length: ${String(Buffer.byteLength(METHOD_NOT_ALLOWED_BODY))}\r\nAllow: GET, HEAD\r\nConnection: close\r\n\r\n${METHOD_NOT_ALLOWED_BODY}`,
+      () => socket.destroy(),
+    );
   });
   app.get("/healthz", async (_request, reply) => {
     const healthy = isHealthy();

@@ -60,6 +60,20 @@ describe("guarantee: the worker's health server answers every error as {error, c
     }
   });
 
+  it("CONNECT x:80 and CONNECT /healthz over raw TCP → 405 WORKER_METHOD_NOT_ALLOWED (Allow: GET, HEAD), connection closed; the server still answers after", async () => {
+    for (const target of ["x:80", "/healthz"]) {
+      // Unanswered, Node just closed the socket: the answer was "".
+      const answer = await rawRequest(`CONNECT ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+      expect(answer).toMatch(/\r\nAllow: GET, HEAD\r\n/i);
+      expect(bodyOf(answer)).toEqual({
+        error: "Method not allowed",
+        code: "WORKER_METHOD_NOT_ALLOWED",
+      });
+    }
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
   it("a malformed URL, a body that is not JSON, an unknown method and a garbled request line → 400 WORKER_BAD_REQUEST, never Fastify's default body", async () => {
     const badUrl = await fetch(`${base}/%zz`);
     expect(badUrl.status).toBe(400);
