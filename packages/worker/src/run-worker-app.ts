@@ -3,6 +3,7 @@ import { migrateToLatest } from "@fanfare-relay/db/migrate";
 import { startPgliteHost } from "@fanfare-relay/db/pglite-host";
 import type { Family } from "@fanfare-relay/events/families";
 import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { routeConsoleToLogger } from "@fanfare-relay/logging/console-to-logger";
 import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger, type Logger } from "@fanfare-relay/logging/logger";
 import {
@@ -84,6 +85,9 @@ export async function runWorkerApp<F extends Family>({
 }: WorkerAppOptions<F>): Promise<void> {
   const service = `worker-${family}`;
   const logger = createLogger(service, env.LOG_LEVEL);
+  // BullMQ prints its eviction-policy warning with console.warn, once per connection: keep every
+  // line on stdout JSON.
+  routeConsoleToLogger(logger);
 
   // No DATABASE_URL: embedded PostgreSQL in this process, for local use by one process.
   const pglite =
