@@ -117,7 +117,12 @@ async function expectUntouched(producer: EventProducer, jobIds: string[], ms: nu
   }
 }
 
-/** A TCP proxy to PostgreSQL that a test can take down (connections refused) and bring back. */
+/**
+ * A TCP proxy to PostgreSQL that a test can take down and bring back. Down, it refuses new
+ * connections and resets the open ones (TCP RST, as a crashed server or a firewall does): the
+ * worker's pool sees several connection errors at once (`ECONNRESET` on reads and writes), and
+ * checks that fail with different codes (`ECONNRESET`, then `ECONNREFUSED`).
+ */
 async function startDatabaseProxy(target: URL) {
   const port = await freePort();
   const sockets = new Set<Socket>();
@@ -142,7 +147,7 @@ async function startDatabaseProxy(target: URL) {
     if (closing === undefined) return;
     const closed = once(closing, "close");
     closing.close();
-    for (const socket of sockets) socket.destroy();
+    for (const socket of sockets) socket.resetAndDestroy();
     await closed;
   };
   await up();
@@ -241,7 +246,7 @@ describe("fault: the worker's database is unreachable, missing, or refuses its r
     }
   }, 60_000);
 
-  it("the database lost while the worker runs, 3 jobs enqueued during the outage → /readyz 503, the jobs wait with 0 attempts; database back → one 'reachable again' line, /readyz 200, all 3 completed on their first attempt", async () => {
+  it("the database lost while the worker runs (its open connections reset after 10 jobs, new ones refused), 3 jobs enqueued during the outage → exactly one 'database unreachable' error line, /readyz 503, the jobs wait with 0 attempts; database back → one 'reachable again' line, /readyz 200, all 3 completed on their first attempt", async () => {
     const { prefix, producer } = await newProducer("db-outage");
     const target = new URL(database.url);
     const proxy = await startDatabaseProxy(target);
@@ -254,8 +259,15 @@ describe("fault: the worker's database is unreachable, missing, or refuses its r
     });
     try {
       await proc.waitFor("worker-queue ready");
-      const before = await producer.enqueue(sampleEvent("queue.consumer_entered"));
-      await waitUntil(async () => (await jobOf(producer, before.jobId)).state === "completed");
+      // 10 jobs at once leave several idle connections in the pool for the outage to reset.
+      const before: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const event = sampleEvent("queue.consumer_entered", { consumerId: `con_b${String(i)}` });
+        before.push((await producer.enqueue(event)).jobId);
+      }
+      for (const jobId of before) {
+        await waitUntil(async () => (await jobOf(producer, jobId)).state === "completed");
+      }
 
       await proxy.down();
       await proc.waitFor("database unreachable");
@@ -289,7 +301,7 @@ describe("fault: the worker's database is unreachable, missing, or refuses its r
 });
 
 describe("fault: the worker's Redis may evict keys (maxmemory-policy allkeys-lru)", () => {
-  it("a worker on a private Redis set to allkeys-lru → one error line naming maxmemory-policy and the fix, /readyz 503 WORKER_REDIS_EVICTION_POLICY; CONFIG SET noeviction → /readyz 200; with REDIS_ALLOW_EVICTION=true → a warning and /readyz 200", async () => {
+  it("a worker on a private Redis set to allkeys-lru → one error line naming maxmemory-policy and the fix, one 'started but not ready' line giving the reason (no 'ready' line), /readyz 503 WORKER_REDIS_EVICTION_POLICY; CONFIG SET noeviction → /readyz 200; with REDIS_ALLOW_EVICTION=true → a warning, 'ready' and /readyz 200", async () => {
     const server = await startRedisServer();
     const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
     try {
@@ -306,8 +318,15 @@ describe("fault: the worker's Redis may evict keys (maxmemory-policy allkeys-lru
         REDIS_ALLOW_EVICTION: "true",
       });
       await strict.proc.waitFor("maxmemory-policy is allkeys-lru");
-      // It keeps taking jobs (pausing would only let the queue grow): "ready" once it listens.
-      await strict.proc.waitFor("worker-queue ready");
+      // It keeps taking jobs (pausing would only let the queue grow) but does not call itself
+      // ready: its one start line says why /readyz fails.
+      await strict.proc.waitFor("worker-queue started but not ready");
+      const startLines = linesMatching(strict.proc, "worker-queue started but not ready");
+      expect(startLines).toHaveLength(1);
+      expect(startLines[0]).toContain('"level":40');
+      expect(startLines[0]).toContain("maxmemory-policy is allkeys-lru");
+      expect(startLines[0]).toContain("WORKER_REDIS_EVICTION_POLICY");
+      expect(strict.proc.output()).not.toContain("worker-queue ready");
       const ready = await probe(strict.port, "/readyz");
       expect(ready.status).toBe(503);
       expect(ready.body.code).toBe("WORKER_REDIS_EVICTION_POLICY");
@@ -316,6 +335,7 @@ describe("fault: the worker's Redis may evict keys (maxmemory-policy allkeys-lru
 
       await allowed.proc.waitFor("allowed by REDIS_ALLOW_EVICTION=true");
       await allowed.proc.waitFor("worker-queue ready");
+      expect(allowed.proc.output()).not.toContain("started but not ready");
       expect((await probe(allowed.port, "/readyz")).status).toBe(200);
 
       await admin.config("SET", "maxmemory-policy", "noeviction");

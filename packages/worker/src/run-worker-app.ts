@@ -13,7 +13,12 @@ import {
 import { createWorkerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
 import { sql } from "kysely";
 import { createWorker } from "./create-worker.ts";
-import { DatabaseWatch, redactDatabaseUrl, type DatabaseState } from "./database-readiness.ts";
+import {
+  DatabaseWatch,
+  redactDatabaseUrl,
+  type DatabaseProblem,
+  type DatabaseState,
+} from "./database-readiness.ts";
 import type { HandlerMap } from "./handler.ts";
 import { buildHealthServer } from "./health-server.ts";
 import { JobIntake } from "./job-intake.ts";
@@ -30,23 +35,31 @@ export interface WorkerAppOptions<F extends Family> {
 /** A database check that takes longer than this counts as unreachable (a firewall that drops). */
 const DATABASE_CHECK_TIMEOUT_MS = 5_000;
 
-/** Logs a change of the database's state once: not on every check of a lasting outage. */
-function logDatabaseChange(
-  logger: Logger,
-  database: string,
-  state: DatabaseState,
-  previous: DatabaseState,
-) {
-  if (state.status === "unreachable") {
-    const { code, reason, hint } = state.problem;
-    if (previous.status === "unreachable" && previous.problem.code === code) return;
-    logger.error(
-      { database, code, reason },
-      `database unreachable: ${reason} (${code}); ${hint}. Not taking jobs until it answers`,
-    );
-  } else if (state.status === "reachable" && previous.status === "unreachable") {
-    logger.info({ database }, "database reachable again; taking jobs");
-  }
+/**
+ * Logs the database's outages: one `error` line when one starts (alerts fire on it) and one
+ * `info` line when it ends. An outage is counted here, from what was logged, not from the codes
+ * of the checks: a server going away fails several checks at once with different codes (its open
+ * connections reset, `ECONNRESET` or "Connection terminated", then new ones refused,
+ * `ECONNREFUSED`), and none of them may start an outage of its own. Calls must be serialized (the caller's `applying` chain).
+ */
+function databaseOutageLog(logger: Logger, database: string) {
+  let down = false;
+  return {
+    unreachable({ code, reason, hint }: DatabaseProblem) {
+      if (down) return;
+      down = true;
+      logger.error(
+        { database, code, reason },
+        `database unreachable: ${reason} (${code}); ${hint}. Not taking jobs until it answers`,
+      );
+    },
+    /** Call once jobs are taken again: "taking jobs" must be true when it is read. */
+    reachable() {
+      if (!down) return;
+      down = false;
+      logger.info({ database }, "database reachable again; taking jobs");
+    },
+  };
 }
 
 function logEvictionChange(
@@ -75,7 +88,8 @@ function logEvictionChange(
  * The process starts even when PostgreSQL is unreachable: it says why in one log line, answers
  * `/readyz` 503 with the reason, takes no jobs (they wait in Redis, keeping their attempts) and
  * checks again every `READINESS_CHECK_INTERVAL_MS`; it logs once when the database is back and
- * takes jobs again. Redis's `maxmemory-policy` is checked the same way. The first SIGTERM or
+ * takes jobs again. Redis's `maxmemory-policy` is checked the same way. The start line says
+ * `<service> ready` only when `/readyz` would answer 200 then, else `started but not ready: <why>`. The first SIGTERM or
  * SIGINT drains (no new jobs, jobs in progress finish, exit 0); repeated SIGTERMs are ignored.
  */
 export async function runWorkerApp<F extends Family>({
@@ -147,31 +161,51 @@ export async function runWorkerApp<F extends Family>({
 
   let shuttingDown = false;
   let migrated = !(env.MIGRATE_ON_START || pglite !== undefined);
+  // The start line, logged once listening: "<service> ready" only when /readyz would answer 200
+  // at that moment; otherwise "started but not ready" with the reasons /readyz gives. A worker
+  // that started without its database says it again (ready or not) once it takes jobs.
   let announced = false;
   let listening = false;
-  const announceReady = () => {
-    announced = true;
-    logger.info(
-      {
-        queue: worker.queueName,
-        concurrency: env.WORKER_CONCURRENCY,
-        redis: redactRedisUrl(env.REDIS_URL),
-        database,
-        healthPort: env.PORT,
-      },
-      `${service} ready`,
+  const announceStart = () => {
+    announced = intake.started;
+    const fields = {
+      queue: worker.queueName,
+      concurrency: env.WORKER_CONCURRENCY,
+      redis: redactRedisUrl(env.REDIS_URL),
+      database,
+      healthPort: env.PORT,
+    };
+    const problems = currentReadinessProblems();
+    // The database's reason was just logged as its outage's one `error` line (alerts count
+    // those): not repeated here. Not taking jobs with the database reachable means pending
+    // migrations failed, also logged already.
+    const reasons = problems
+      .filter((problem) => problem.code !== "WORKER_DATABASE_UNAVAILABLE")
+      .map((problem) => problem.message);
+    if (!intake.started || problems.length > reasons.length) {
+      reasons.unshift("waiting for the database");
+    }
+    if (reasons.length === 0) {
+      logger.info(fields, `${service} ready`);
+      return;
+    }
+    logger.warn(
+      { ...fields, codes: problems.map((problem) => problem.code) },
+      `${service} started but not ready: ${reasons.join("; ")}` +
+        (problems.length > 0 ? "; /readyz answers 503" : ""),
     );
   };
 
   // Runs after every database check, one at a time: jobs are taken only while the database
   // answers. The log line comes after the pause, so "not taking jobs" is true when it is read.
+  const outages = databaseOutageLog(logger, database);
   let applying: Promise<void> = Promise.resolve();
-  const applyDatabaseState = (state: DatabaseState, previous: DatabaseState) => {
+  const applyDatabaseState = (state: DatabaseState) => {
     applying = applying.then(async () => {
       if (shuttingDown) return;
       if (state.status !== "reachable") {
         await intake.pause();
-        logDatabaseChange(logger, database, state, previous);
+        if (state.status === "unreachable") outages.unreachable(state.problem);
         return;
       }
       if (!migrated) {
@@ -184,8 +218,8 @@ export async function runWorkerApp<F extends Family>({
         }
       }
       intake.take();
-      logDatabaseChange(logger, database, state, previous);
-      if (listening && !announced) announceReady();
+      outages.reachable();
+      if (listening && !announced) announceStart();
     });
   };
 
@@ -219,15 +253,16 @@ export async function runWorkerApp<F extends Family>({
   // After an outage Redis may be a different server (failover) with another policy.
   connection.on("ready", () => void evictionWatch.check());
 
+  const currentReadinessProblems = () =>
+    readinessProblems({
+      shuttingDown,
+      redisStatus: connection.status,
+      database: databaseCheck.state,
+      eviction: evictionWatch.state,
+    });
   const health = buildHealthServer({
     isHealthy: () => !shuttingDown && connection.status === "ready" && intake.alive,
-    readinessProblems: () =>
-      readinessProblems({
-        shuttingDown,
-        redisStatus: connection.status,
-        database: databaseCheck.state,
-        eviction: evictionWatch.state,
-      }),
+    readinessProblems: currentReadinessProblems,
     registry: worker.metrics.registry,
   });
 
@@ -252,13 +287,9 @@ export async function runWorkerApp<F extends Family>({
   databaseCheck.start();
   await applying;
   await worker.waitUntilReady();
+  // The start line must not call "ready" a Redis whose policy was not read yet.
+  await evictionWatch.check();
   await health.listen({ port: env.PORT, host: env.HOST });
   listening = true;
-  if (intake.started) announceReady();
-  else {
-    logger.warn(
-      { queue: worker.queueName, database, healthPort: env.PORT },
-      `${service} started but not ready: waiting for the database, /readyz answers 503`,
-    );
-  }
+  announceStart();
 }
