@@ -21,7 +21,12 @@ import { hideRefusedActions } from "./board/hidden-actions.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
 import type { TrustProxy } from "./env.ts";
 import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
-import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from "./framework-errors.ts";
+import {
+  answerConnectRequests,
+  clientErrorHandler,
+  frameworkErrors,
+  refuseWhileClosing,
+} from "./framework-errors.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
@@ -75,6 +80,7 @@ export async function buildApp(deps: DashboardDeps) {
     clientErrorHandler,
   });
   refuseWhileClosing(app);
+  answerConnectRequests(app.server);
   app.decorateRequest("user", null);
 
   const sessionKey = deriveSessionKey(deps.sessionSecret);

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { errorBody, errorStatus } from "./errors.ts";
 
 /**
@@ -51,6 +52,26 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
     );
   }
   socket.destroy();
+}
+
+/**
+ * Answers CONNECT (a proxy tunnel request) with 400 DASHBOARD_BAD_REQUEST, like any other method
+ * the dashboard does not know, and closes the connection. Node hands CONNECT to the server's
+ * `connect` event, never to Fastify, and with no listener closes the socket without a byte.
+ */
+export function answerConnectRequests(server: Server) {
+  const body = JSON.stringify(
+    errorBody("DASHBOARD_BAD_REQUEST", "CONNECT is not supported: this is not a proxy"),
+  );
+  server.on("connect", (_request: IncomingMessage, socket: Duplex) => {
+    socket.on("error", () => undefined);
+    // The server keeps half-open sockets (allowHalfOpen), so close it once the answer is out.
+    socket.end(
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n" +
+        `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
+  });
 }
 
 /**

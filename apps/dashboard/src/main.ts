@@ -1,9 +1,9 @@
 import { connect } from "@fanfare-relay/db/connect";
 import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages";
+import { routeConsoleToLogger } from "@fanfare-relay/logging/console-to-logger";
 import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
-import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadEnv } from "./env.ts";
@@ -22,6 +22,9 @@ const REDIS_WAIT_MS = 5_000;
 
 const env = readEnv();
 const logger = createLogger("dashboard", env.LOG_LEVEL);
+// BullMQ prints its eviction-policy warning with console.warn, once per connection: keep every
+// line on stdout JSON.
+routeConsoleToLogger(logger);
 
 if (env.DASHBOARD_DEMO) {
   logger.warn(
@@ -74,8 +77,14 @@ onGracefulShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, async ({ sign
 
 // Logins are counted in Redis: give the connection a moment so that the first ones are not
 // refused; a Redis that is down at start only means /healthz fails until it is back.
+// Not events.once: it rejects on the connection's first `error` (ECONNREFUSED while Redis is
+// down), which stopped the dashboard instead of starting it.
 const redisReady = await Promise.race([
-  once(redis, "ready").then(() => true),
+  new Promise<boolean>((resolve) => {
+    redis.once("ready", () => {
+      resolve(true);
+    });
+  }),
   sleep(REDIS_WAIT_MS, false, { ref: false }),
 ]);
 if (!redisReady)

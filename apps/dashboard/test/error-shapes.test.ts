@@ -64,6 +64,13 @@ describe("guarantee: every error the dashboard answers is { error, code }", () =
       () =>
         `PROPFIND /healthz HTTP/1.1\r\nHost: x\r\nCookie: ${cookieHeader()}\r\nConnection: close\r\n\r\n`,
     ],
+    // Node hands CONNECT to the server's `connect` event; unanswered, the socket was just closed.
+    ["CONNECT x:80", 400, () => "CONNECT x:80 HTTP/1.1\r\nHost: x\r\n\r\n"],
+    [
+      "CONNECT /login, with a session",
+      400,
+      () => `CONNECT /login HTTP/1.1\r\nHost: x\r\nCookie: ${cookieHeader()}\r\n\r\n`,
+    ],
     [
       "headers over Node's limit",
       431,

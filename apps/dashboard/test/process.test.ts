@@ -115,6 +115,36 @@ describe("fault: a dashboard process with bad configuration, or stopped", () => 
   });
 });
 
+describe("fault: Redis is down when the dashboard starts", () => {
+  it("start with REDIS_URL on a port nothing listens on → the process keeps running, logs 'redis not reachable yet' then 'dashboard ready', /healthz 503, every output line JSON", async () => {
+    const { proc, base } = await start({
+      DASHBOARD_DEMO: "true",
+      REDIS_URL: `redis://127.0.0.1:${String(await freePort())}`,
+    });
+    const exited = once(proc.child, "exit");
+    try {
+      // It used to stop here: "shutting down after an unexpected error … ECONNREFUSED", exit 1.
+      await Promise.race([
+        proc.waitFor('"msg":"dashboard ready"'),
+        exited.then(() => {
+          throw new Error(`exited early:\n${proc.output()}`);
+        }),
+      ]);
+      expect(proc.output()).toContain("redis not reachable yet");
+      expect((await fetch(`${base}/healthz`)).status).toBe(503);
+    } finally {
+      if (proc.child.exitCode === null) proc.child.kill("SIGTERM");
+      await exited;
+    }
+    for (const line of proc
+      .output()
+      .split("\n")
+      .filter((text) => text.trim() !== "")) {
+      expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+    }
+  }, 30_000);
+});
+
 describe("fault: a supervisor sends SIGTERM more than once", () => {
   it("SIGTERM, SIGTERM again while a request is still arriving → the second is ignored, the request gets 503 DASHBOARD_UNAVAILABLE, exit 0", async () => {
     const { proc, base } = await start({ DASHBOARD_DEMO: "true" });
