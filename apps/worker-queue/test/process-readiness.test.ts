@@ -4,6 +4,7 @@ import { createProducerConnection } from "@fanfare-relay/queues/redis-connection
 import { freePort } from "@fanfare-relay/testing/free-port";
 import {
   createTestDatabase,
+  runAsAdmin,
   testDatabaseAdminUrl,
   type TestDatabase,
 } from "@fanfare-relay/testing/postgres";
@@ -41,16 +42,6 @@ afterAll(async () => {
   await smtp.stop();
   await database.drop();
 });
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testDatabaseAdminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 function databaseUrl(change: (url: URL) => void): string {
   const url = new URL(testDatabaseAdminUrl);
@@ -222,7 +213,7 @@ describe("fault: the worker's database is unreachable, missing, or refuses its r
       const { jobId } = await producer.enqueue(event);
       await expectUntouched(producer, [jobId], 1_000);
 
-      await admin(`CREATE DATABASE ${name}`);
+      await runAsAdmin(`CREATE DATABASE ${name}`);
       await proc.waitFor("database reachable again");
       await proc.waitFor("worker-queue ready");
       await waitUntil(async () => (await jobOf(producer, jobId)).state === "completed", 15_000);
@@ -242,7 +233,7 @@ describe("fault: the worker's database is unreachable, missing, or refuses its r
       expect(await stop(proc)).toBe(0);
     } finally {
       await producer.close();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await runAsAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   }, 60_000);
 

@@ -15,7 +15,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin(statement: string): Promise<void> {
+/** Runs one statement (CREATE/DROP DATABASE …) as the test server's admin, on its own connection. */
+export async function runAsAdmin(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: testDatabaseAdminUrl });
   await client.connect();
   try {
@@ -31,7 +32,7 @@ export async function createTestDatabase(
   { migrate = true }: { migrate?: boolean } = {},
 ): Promise<TestDatabase> {
   const name = `fanfare_test_${label.replace(/\W/g, "_")}_${randomUUID().replaceAll("-", "").slice(0, 10)}`;
-  await admin(`CREATE DATABASE ${name}`);
+  await runAsAdmin(`CREATE DATABASE ${name}`);
   const url = new URL(testDatabaseAdminUrl);
   url.pathname = `/${name}`;
   const db = connect({ connectionString: url.toString(), max: 20 });
@@ -41,7 +42,7 @@ export async function createTestDatabase(
     db,
     async drop() {
       await db.destroy();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await runAsAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
 }

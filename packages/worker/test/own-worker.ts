@@ -1,12 +1,10 @@
 import type { Database } from "@fanfare-relay/db/schema";
-import { createLogger } from "@fanfare-relay/logging/logger";
 import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
 import { testRedisUrl } from "@fanfare-relay/testing/redis";
 import type { Kysely } from "kysely";
-import { Writable } from "node:stream";
 import { createWorker, type FamilyWorker, type WorkerDeps } from "../src/create-worker.ts";
 import { createMailer } from "../src/mailer.ts";
-import { TEST_TIME_SCALE, type WorkerHarness } from "../src/testing/harness.ts";
+import { capturingLogger, TEST_TIME_SCALE, type WorkerHarness } from "../src/testing/harness.ts";
 import { stubHandlers } from "./stub-handlers.ts";
 
 export interface OwnWorker {
@@ -27,19 +25,7 @@ export function startOwnWorker(
 ): OwnWorker {
   const connection = createWorkerConnection(testRedisUrl);
   const mailer = createMailer({ smtpUrl: t.smtp.url, from: "Shop <no-reply@shop.test>" });
-  const logs: Record<string, unknown>[] = [];
-  const logger = createLogger(
-    "worker-experience",
-    "debug",
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split("\n")) {
-          if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        callback();
-      },
-    }),
-  );
+  const { logger, logs } = capturingLogger("worker-experience");
   const worker = createWorker({
     family: "experience",
     handlers: stubHandlers({ failures: 0, runs: 0 }),

@@ -57,6 +57,27 @@ export interface WorkerHarness {
   close(): Promise<void>;
 }
 
+/** A debug-level logger whose lines are kept, parsed, in `logs` (for assertions on log lines). */
+export function capturingLogger(service: string): {
+  logger: Logger;
+  logs: Record<string, unknown>[];
+} {
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger(
+    service,
+    "debug",
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString().split("\n")) {
+          if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+        }
+        callback();
+      },
+    }),
+  );
+  return { logger, logs };
+}
+
 /** Milliseconds-long retry schedule (1 min → 3 ms … 8 h → 1.44 s) for tests. */
 export const TEST_TIME_SCALE = 0.00005;
 
@@ -78,19 +99,7 @@ export async function createWorkerHarness<F extends Family>(
   const producer = new EventProducer({ connection: producerConnection, prefix });
   await producer.waitUntilReady();
   const mailer: Mailer = createMailer({ smtpUrl: smtp.url, from: "Shop <no-reply@shop.test>" });
-  const logs: Record<string, unknown>[] = [];
-  const logger: Logger = createLogger(
-    `worker-${family}`,
-    "debug",
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split("\n")) {
-          if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        callback();
-      },
-    }),
-  );
+  const { logger, logs } = capturingLogger(`worker-${family}`);
   const families = [{ family, handlers }, ...(options.alongside ?? [])] as {
     family: F;
     handlers: HandlerMap<F>;
