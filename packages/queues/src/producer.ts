@@ -87,14 +87,35 @@ export class EventProducer {
     if (this.#connection.status !== "ready") {
       throw new RedisUnavailableError(`redis connection is ${this.#connection.status}`);
     }
-    await queue.add(envelope.type, envelope, { jobId });
-    const firstSeen = await this.#markSeen(queueName, jobId).catch(() => true);
+    // Both commands go out in the same pipelined write (one round trip, not two).
+    const [added, marked] = await Promise.allSettled([
+      queue.add(envelope.type, envelope, { jobId }),
+      this.#markSeen(queueName, jobId),
+    ]);
+    if (added.status === "rejected") {
+      // A marker left by a refused add (Redis out of memory) would make the sender's redelivery
+      // answer "duplicate" for an event never stored.
+      if (marked.status === "fulfilled" && marked.value) {
+        await this.#connection.del(this.#seenKey(queueName, jobId)).catch(() => undefined);
+      }
+      throw added.reason;
+    }
+    const firstSeen = marked.status === "fulfilled" ? marked.value : true;
     return { queueName, jobId, known, duplicate: !firstSeen };
   }
 
+  #seenKey(queueName: QueueName, jobId: string): string {
+    return `${this.#prefix}:${queueName}:seen:${jobId}`;
+  }
+
   async #markSeen(queueName: QueueName, jobId: string): Promise<boolean> {
-    const key = `${this.#prefix}:${queueName}:seen:${jobId}`;
-    const reply = await this.#connection.set(key, "1", "EX", this.#seenTtlSeconds, "NX");
+    const reply = await this.#connection.set(
+      this.#seenKey(queueName, jobId),
+      "1",
+      "EX",
+      this.#seenTtlSeconds,
+      "NX",
+    );
     return reply === "OK";
   }
 
