@@ -86,6 +86,7 @@ function toIngestError(error: FastifyError): IngestError {
  */
 function clientErrorResponse(error: Error & { code?: string }): {
   status: number;
+  code: IngestErrorCode;
   body: string;
 } {
   const code: IngestErrorCode =
@@ -100,7 +101,7 @@ function clientErrorResponse(error: Error & { code?: string }): {
       : code === "INGEST_HEADERS_TOO_LARGE"
         ? "request headers are too large"
         : "malformed HTTP request";
-  return { status: errorStatus[code], body: JSON.stringify({ error: message, code }) };
+  return { status: errorStatus[code], code, body: JSON.stringify({ error: message, code }) };
 }
 
 export function buildApp(deps: IngestDeps) {
@@ -136,8 +137,10 @@ export function buildApp(deps: IngestDeps) {
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       // A reset connection has nobody left to answer.
       if (error.code === "ECONNRESET" || socket.destroyed) return;
-      const { status, body } = clientErrorResponse(error);
+      const { status, code, body } = clientErrorResponse(error);
       metrics.requests.inc({ outcome: outcomeByStatus[status] ?? "error" });
+      // Like every other client rejection: one warn line with the code, never the request.
+      app.log.warn({ code, status }, "webhook rejected");
       if (socket.writable) {
         socket.write(
           `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, SECRET, signedDelivery, uniqueEvent } from "./helpers.ts";
+import { captureLogs, createHarness, SECRET, signedDelivery, uniqueEvent } from "./helpers.ts";
 
 const appDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -165,8 +165,9 @@ describe("guarantee: every answer of the ingest, even outside its routes, is {er
     }
   });
 
-  it("PROPFIND on the webhook path, an unknown method (FOO), a malformed request line, 20 KB of headers, CONNECT x:80 and CONNECT /webhooks/fanfare, over raw TCP → 405 / 400 / 400 / 431 / 400 / 405, each {error, code}, never Fastify's {statusCode}", async () => {
-    const h = await createHarness({ redisUrl: server.url });
+  it("PROPFIND on the webhook path, an unknown method (FOO), a malformed request line, 20 KB of headers, CONNECT x:80 and CONNECT /webhooks/fanfare, over raw TCP → 405 / 400 / 400 / 431 / 400 / 405, each {error, code}, never Fastify's {statusCode}, each one warn line with its code", async () => {
+    const logs = captureLogs();
+    const h = await createHarness({ redisUrl: server.url, logger: logs.logger });
     try {
       const address = await h.app.listen({ port: 0, host: "127.0.0.1" });
       const port = Number(new URL(address).port);
@@ -204,6 +205,14 @@ describe("guarantee: every answer of the ingest, even outside its routes, is {er
       expect(metrics.body).toContain(
         'fanfare_ingest_requests_total{outcome="method_not_allowed"} 2',
       );
+      const rejected = logs.lines().filter((line) => line.msg === "webhook rejected");
+      expect(rejected.map((line) => [line.level, line.code])).toEqual(
+        expect.arrayContaining([
+          [40, "INGEST_BAD_REQUEST"],
+          [40, "INGEST_HEADERS_TOO_LARGE"],
+        ]),
+      );
+      expect(rejected).toHaveLength(6);
     } finally {
       await h.close();
     }
