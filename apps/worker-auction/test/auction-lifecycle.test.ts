@@ -8,6 +8,7 @@ import {
 } from "@fanfare-relay/worker/testing/harness";
 import type { Envelope } from "@fanfare-relay/events/envelope";
 import { sql } from "kysely";
+import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auctionHandlers } from "../src/handlers.ts";
 import { permutations } from "@fanfare-relay/testing/permutations";
@@ -29,23 +30,6 @@ afterAll(async () => {
   mailer.close();
   await h.close();
 });
-
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  limit: number,
-  run: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, lane));
-  return results;
-}
 
 type Step = "bidLost" | "bidWon" | "outbid" | "ended" | "notified";
 
@@ -157,19 +141,24 @@ describe("the auction lifecycle", () => {
     );
     expect(new Set(orders.map((order) => order.join())).size).toBe(24);
     // Each order is played in sequence on an auction of its own; orders run side by side.
-    const finals = await mapConcurrently(orders, 8, async (order, index) => {
-      // Fixed width: no auction id is a prefix of another.
-      const auctionId = `auc_order_${String(index).padStart(3, "0")}`;
-      const events = lifecycle(auctionId);
-      // What the worker does per job, without the queue: apply, then send what was queued.
-      for (const step of order) {
-        const event = events[step];
-        expect(await processEvent(options, parseFamilyEvent("auction", event))).toBe("applied");
-        const report = await deliverEventEmails(h.db, mailer, event.id);
-        expect(report.failed).toEqual([]);
-      }
-      return { order, rows: await finalRows(auctionId), mails: mailsAbout(auctionId) };
-    });
+    const limit = pLimit(8);
+    const finals = await Promise.all(
+      orders.map((order, index) =>
+        limit(async () => {
+          // Fixed width: no auction id is a prefix of another.
+          const auctionId = `auc_order_${String(index).padStart(3, "0")}`;
+          const events = lifecycle(auctionId);
+          // What the worker does per job, without the queue: apply, then send what was queued.
+          for (const step of order) {
+            const event = events[step];
+            expect(await processEvent(options, parseFamilyEvent("auction", event))).toBe("applied");
+            const report = await deliverEventEmails(h.db, mailer, event.id);
+            expect(report.failed).toEqual([]);
+          }
+          return { order, rows: await finalRows(auctionId), mails: mailsAbout(auctionId) };
+        }),
+      ),
+    );
 
     const won = "won@example.com: You won the auction!";
     const outbid = "lost@example.com: You've been outbid";

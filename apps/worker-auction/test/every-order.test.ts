@@ -2,7 +2,7 @@ import type { Envelope } from "@fanfare-relay/events/envelope";
 import { permutations } from "@fanfare-relay/testing/permutations";
 import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
 import { deliverEventEmails } from "@fanfare-relay/worker/email-outbox";
-import type { EventHandler, HandlerMap } from "@fanfare-relay/worker/handler";
+import type { HandlerMap } from "@fanfare-relay/worker/handler";
 import { createMailer, type Mailer } from "@fanfare-relay/worker/mailer";
 import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-event";
 import {
@@ -10,7 +10,8 @@ import {
   sampleEvent,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
-import { transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
+import { holdBeforeCommit, transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
+import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auctionHandlers } from "../src/handlers.ts";
 
@@ -111,23 +112,6 @@ function lifecycle(
   };
 }
 
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  limit: number,
-  run: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, lane));
-  return results;
-}
-
 const mailsAbout = (auctionId: string) =>
   h.smtp.mails
     .filter((mail) => mail.text?.includes(`/auctions/${auctionId}`))
@@ -148,23 +132,28 @@ describe("guarantee: an auction ends the same, and mails right, in every order",
     });
     expect(new Set(orders.map((order) => order.join())).size).toBe(120);
 
-    const finals = await mapConcurrently(orders, 8, async (order, index) => {
-      // Fixed width: no auction id is a prefix of another.
-      const auctionId = `auc_order_${String(index).padStart(3, "0")}`;
-      const winnerId = `con_won_${String(index).padStart(3, "0")}`;
-      const winnerEmail = `${winnerId}@example.com`;
-      const events = lifecycle(auctionId, winnerId, winnerEmail);
-      for (const step of order) {
-        expect(await apply(events[step])).toBe("applied");
-        await send(events[step]);
-      }
-      const { auction_id: _id, ...auction } = await h.db
-        .selectFrom("auctions")
-        .selectAll()
-        .where("auction_id", "=", auctionId)
-        .executeTakeFirstOrThrow();
-      return { order, auctionId, winnerId, winnerEmail, auction, mails: mailsAbout(auctionId) };
-    });
+    const limit = pLimit(8);
+    const finals = await Promise.all(
+      orders.map((order, index) =>
+        limit(async () => {
+          // Fixed width: no auction id is a prefix of another.
+          const auctionId = `auc_order_${String(index).padStart(3, "0")}`;
+          const winnerId = `con_won_${String(index).padStart(3, "0")}`;
+          const winnerEmail = `${winnerId}@example.com`;
+          const events = lifecycle(auctionId, winnerId, winnerEmail);
+          for (const step of order) {
+            expect(await apply(events[step])).toBe("applied");
+            await send(events[step]);
+          }
+          const { auction_id: _id, ...auction } = await h.db
+            .selectFrom("auctions")
+            .selectAll()
+            .where("auction_id", "=", auctionId)
+            .executeTakeFirstOrThrow();
+          return { order, auctionId, winnerId, winnerEmail, auction, mails: mailsAbout(auctionId) };
+        }),
+      ),
+    );
 
     for (const { order, winnerId, winnerEmail, auction, mails } of finals) {
       const label = order.join(" → ");
@@ -199,21 +188,6 @@ describe("guarantee: an auction ends the same, and mails right, in every order",
     // 720 transactions and their sends.
   }, 60_000);
 });
-
-/** Handler maps whose handlers wait at `arrive` after their work, before their commit. */
-function holdBeforeCommit<M extends HandlerMap<"auction"> | HandlerMap<"consumer">>(
-  handlers: M,
-  arrive: () => Promise<void>,
-): M {
-  const held: Record<string, EventHandler<never>> = {};
-  for (const [type, handler] of Object.entries(handlers) as [string, EventHandler<never>][]) {
-    held[type] = async (context) => {
-      await handler(context);
-      await arrive();
-    };
-  }
-  return held as unknown as M;
-}
 
 describe("fault: the winner's sign-in and the auction's end applied at the same moment by two workers", () => {
   it("10 pairs of concurrent transactions (sign-in ∥ auction ended), each holding its commit until both did their reads → exactly 1 auction-won mail", async () => {

@@ -1,7 +1,6 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
 import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
 import { deliverEventEmails } from "@fanfare-relay/worker/email-outbox";
-import type { EventHandler, HandlerMap } from "@fanfare-relay/worker/handler";
 import { createMailer, type Mailer } from "@fanfare-relay/worker/mailer";
 import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-event";
 import {
@@ -10,7 +9,7 @@ import {
   sampleEvent,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
-import { transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
+import { holdBeforeCommit, transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drawHandlers } from "../src/handlers.ts";
 import {
@@ -152,21 +151,6 @@ describe("guarantee: an entry reported twice ends the same in every order", () =
     expect(mailsTo(h, "entry@example.com")).toEqual([]);
   });
 });
-
-/** Handler maps whose handlers wait at `arrive` after their work, before their commit. */
-function holdBeforeCommit<M extends HandlerMap<"draw"> | HandlerMap<"consumer">>(
-  handlers: M,
-  arrive: () => Promise<void>,
-): M {
-  const held: Record<string, EventHandler<never>> = {};
-  for (const [type, handler] of Object.entries(handlers) as [string, EventHandler<never>][]) {
-    held[type] = async (context) => {
-      await handler(context);
-      await arrive();
-    };
-  }
-  return held as unknown as M;
-}
 
 describe("fault: the winner's sign-in and the selection applied at the same moment by two workers", () => {
   it("10 pairs of concurrent transactions (sign-in ∥ selection of 3 winners), each holding its commit until both did their reads → exactly 1 winner mail to the signed-in winner", async () => {

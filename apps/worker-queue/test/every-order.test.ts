@@ -2,7 +2,6 @@ import type { Envelope } from "@fanfare-relay/events/envelope";
 import { permutations } from "@fanfare-relay/testing/permutations";
 import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
 import { deliverEventEmails } from "@fanfare-relay/worker/email-outbox";
-import type { EventHandler, HandlerMap } from "@fanfare-relay/worker/handler";
 import { createMailer, type Mailer } from "@fanfare-relay/worker/mailer";
 import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-event";
 import {
@@ -11,7 +10,7 @@ import {
   sampleEvent,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
-import { transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
+import { holdBeforeCommit, transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueHandlers } from "../src/handlers.ts";
 
@@ -169,21 +168,6 @@ describe("guarantee: the admission lifecycle ends the same, and mails right, in 
     );
   });
 });
-
-/** Handler maps whose handlers wait at `arrive` after their work, before their commit. */
-function holdBeforeCommit<M extends HandlerMap<"queue"> | HandlerMap<"consumer">>(
-  handlers: M,
-  arrive: () => Promise<void>,
-): M {
-  const held: Record<string, EventHandler<never>> = {};
-  for (const [type, handler] of Object.entries(handlers) as [string, EventHandler<never>][]) {
-    held[type] = async (context) => {
-      await handler(context);
-      await arrive();
-    };
-  }
-  return held as unknown as M;
-}
 
 /** Applies two events in two concurrent transactions that both do their work before either commits. */
 async function applyConcurrently(consumerEvent: Envelope, queueEvent: Envelope) {

@@ -1,6 +1,7 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import { sql, type Kysely } from "kysely";
 import { setTimeout as delay } from "node:timers/promises";
+import type { EventHandler } from "../handler.ts";
 
 /**
  * A meeting point for `parties` concurrent transactions, to force the interleaving where each has
@@ -33,4 +34,16 @@ export function transactionRendezvous(
       }
     },
   };
+}
+
+/** Handler maps whose handlers wait at `arrive` after their work, before their commit. */
+export function holdBeforeCommit<M extends object>(handlers: M, arrive: () => Promise<void>): M {
+  const held: Record<string, EventHandler<never>> = {};
+  for (const [type, handler] of Object.entries(handlers) as [string, EventHandler<never>][]) {
+    held[type] = async (context) => {
+      await handler(context);
+      await arrive();
+    };
+  }
+  return held as unknown as M;
 }
