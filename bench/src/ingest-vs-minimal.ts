@@ -1,23 +1,30 @@
-// Throughput and latency of the ingest against a minimal handler (HMAC check + queue.add) on the
-// same machine and Redis. Every request carries a fresh event id and a fresh signature.
+// Throughput and latency of the ingest against a minimal handler (HMAC check + queue.add) and a
+// bare Fastify route (answers 200, does nothing) on the same machine and Redis, in alternating
+// rounds (A B C A B C …), each server in a process of its own. Every request carries a fresh event
+// id and a fresh signature.
 // Each server's own CPU time per request (user + system, from /proc/<pid>/stat) is printed next
-// to its throughput, with the load generator's CPU share: on two shared cores a saturated
-// generator flattens the difference between servers. `--baseline <checkout>` adds the ingest of
-// another checkout of this repository (e.g. a `git worktree` of the previous release, dependencies
-// installed) to the same alternating rounds, for before/after figures from one run.
-// Usage: pnpm bench:ingest [-- --duration 10 --connections 50 --baseline ../before]
+// to its throughput, with the load generator's CPU share and the machine's idle share: on two
+// shared cores a saturated generator flattens the difference between servers. Afterwards every
+// event a queueing server acknowledged (2xx) is looked up in Redis: the count of missing jobs
+// must be 0. `--baseline <checkout>` adds the ingest of another checkout of this repository (e.g.
+// a `git worktree` of the previous release, dependencies installed) to the same rounds, for
+// before/after figures from one run.
+// Usage: pnpm bench:ingest [-- --duration 10 --connections 50 --rounds 2 --baseline ../before]
 import { sign } from "@fanfare-relay/signature/sign";
 import { deleteKeys } from "@fanfare-relay/testing/redis";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import { fork } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { countMissingJobs } from "./acknowledged-jobs.ts";
 import { BENCH_SECRET } from "./bench-secret.ts";
+import { cpuShares, cpuSnapshot } from "./cpu-sampler.ts";
+import { processCpuMs } from "./proc-stats.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
@@ -29,37 +36,32 @@ const { values } = parseArgs({
     baseline: { type: "string" },
   },
 });
-type Mode = "minimal" | "ingest" | "ingest-baseline";
+type Mode = "ingest" | "minimal" | "bare" | "ingest-baseline";
 const baselineDir = values.baseline === undefined ? undefined : resolve(values.baseline);
-
-/** USER_HZ, the unit of /proc CPU times; 100 on every mainstream Linux build. */
-const TICKS_PER_SECOND = 100;
-
-/** User + system CPU of a process in ms, from /proc (Linux); undefined elsewhere. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
+const pipelining = Number(values.pipelining);
+// With one request in flight per connection, a response belongs to the request just set up on
+// that connection, so each 2xx can be tied to its event id; with pipelining only counts compare.
+const tracksIds = pipelining === 1;
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const cores = cpus().length;
+
+/** The generator counts as the bottleneck at this share of one core… */
+const GENERATOR_BUSY_SHARE = 0.9;
+/** …or when the whole machine had less than this share of its capacity idle. */
+const MACHINE_IDLE_SHARE = 0.05;
 
 let sequence = 0;
-function delivery(): { body: string; headers: Record<string, string> } {
+function delivery(): { id: string; body: string; headers: Record<string, string> } {
   sequence += 1;
+  const id = `evt_bench_${String(process.pid)}_${String(sequence)}`;
   const body = JSON.stringify({
-    id: `evt_bench_${process.pid}_${sequence}`,
+    id,
     type: "queue.consumer_entered",
     created: Math.floor(Date.now() / 1000),
     organizationId: "org_bench",
     experienceId: "exp_bench",
     data: {
-      consumerId: `con_${sequence}`,
+      consumerId: `con_${String(sequence)}`,
       experienceId: "exp_bench",
       distributionId: "dist_bench",
       position: sequence,
@@ -67,6 +69,7 @@ function delivery(): { body: string; headers: Record<string, string> } {
     },
   });
   return {
+    id,
     body,
     headers: {
       "content-type": "application/json",
@@ -75,13 +78,32 @@ function delivery(): { body: string; headers: Record<string, string> } {
   };
 }
 
-async function measure(mode: Mode, port: number) {
-  const prefix = `bench-${mode}-${Date.now()}`;
+interface Row {
+  round: number;
+  mode: Mode;
+  "req/s": number;
+  "p50 ms": number;
+  "p99 ms": number;
+  "server CPU µs/req": number | undefined;
+  "server CPU %": number | undefined;
+  "redis CPU µs/req": number | undefined;
+  "generator CPU %": number;
+  "machine idle %": number | undefined;
+  "2xx": number;
+  "non-2xx": number;
+  errors: number;
+  "acked, not in Redis": number | undefined;
+  "generator bound": boolean;
+}
+
+async function measure(mode: Mode, port: number, round: number): Promise<Row> {
+  const prefix = `bench-${mode}-${String(Date.now())}`;
   const script =
     mode === "ingest-baseline" && baselineDir !== undefined
       ? join(baselineDir, "bench/src/server.ts")
       : fileURLToPath(new URL("./server.ts", import.meta.url));
-  const server = fork(script, [mode === "minimal" ? "minimal" : "ingest", String(port), prefix], {
+  const serverMode = mode === "ingest-baseline" ? "ingest" : mode;
+  const server = fork(script, [serverMode, String(port), prefix], {
     // tsx and the workspace packages resolve from the server's own checkout.
     cwd: dirname(dirname(script)),
     execArgv: [
@@ -94,25 +116,37 @@ async function measure(mode: Mode, port: number) {
     stdio: "inherit",
   });
   await once(server, "message");
+  const acknowledged: string[] = [];
+  const machineBefore = await cpuSnapshot();
   const serverCpuBefore = processCpuMs(server.pid);
   const generatorCpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${String(port)}`,
     connections: Number(values.connections),
-    pipelining: Number(values.pipelining),
+    pipelining,
     duration: Number(values.duration),
     requests: [
       {
         method: "POST",
         path: "/webhooks/fanfare",
-        setupRequest: (request) => ({ ...request, ...delivery() }),
+        setupRequest: (request, context: { eventId?: string }) => {
+          const { id, ...rest } = delivery();
+          context.eventId = id;
+          return { ...request, ...rest };
+        },
+        onResponse: (status, _body, context: { eventId?: string }) => {
+          if (tracksIds && status >= 200 && status < 300 && context.eventId !== undefined) {
+            acknowledged.push(context.eventId);
+          }
+        },
       },
     ],
   });
   const wallMs = performance.now() - startedAt;
   const generatorCpu = process.cpuUsage(generatorCpuBefore);
   const serverCpuAfter = processCpuMs(server.pid);
+  const machine = cpuShares(machineBefore, await cpuSnapshot(), new Set());
   server.kill("SIGTERM");
   await once(server, "exit");
   const requests = result.requests.total;
@@ -121,62 +155,114 @@ async function measure(mode: Mode, port: number) {
       ? undefined
       : serverCpuAfter - serverCpuBefore;
   const generatorShare = (generatorCpu.user + generatorCpu.system) / 1000 / wallMs;
+  const machineIdle =
+    machine.machineBusy === undefined ? undefined : 1 - machine.machineBusy / cores;
 
+  let missing: number | undefined;
   const redis = new Redis(redisUrl);
-  const waiting = await redis.llen(`${prefix}:fanfare-queue:wait`);
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
+  try {
+    if (mode !== "bare") {
+      missing = tracksIds
+        ? await countMissingJobs(redis, prefix, acknowledged)
+        : Math.max(0, result["2xx"] - (await redis.llen(`${prefix}:fanfare-queue:wait`)));
+    }
+    await deleteKeys(redis, prefix);
+  } finally {
+    redis.disconnect();
+  }
 
+  const perRequestUs = (ms: number | undefined) =>
+    ms === undefined || requests === 0 ? undefined : Math.round((ms * 1000) / requests);
+  const wallSeconds = wallMs / 1000;
   return {
+    round,
     mode,
-    "req/s (mean)": Math.round(result.requests.average),
-    "latency p50 ms": result.latency.p50,
-    "latency p99 ms": result.latency.p99,
-    "server CPU µs/req":
-      serverCpuMs === undefined || requests === 0
-        ? "n/a"
-        : Math.round((serverCpuMs * 1000) / requests),
-    "server CPU %": serverCpuMs === undefined ? "n/a" : Math.round((serverCpuMs / wallMs) * 100),
+    "req/s": Math.round(result.requests.average),
+    "p50 ms": result.latency.p50,
+    "p99 ms": result.latency.p99,
+    "server CPU µs/req": perRequestUs(serverCpuMs),
+    "server CPU %":
+      serverCpuMs === undefined ? undefined : Math.round((serverCpuMs / wallMs) * 100),
+    "redis CPU µs/req": perRequestUs(
+      machine.redis === undefined ? undefined : machine.redis * wallSeconds * 1000,
+    ),
     "generator CPU %": Math.round(generatorShare * 100),
+    "machine idle %": machineIdle === undefined ? undefined : Math.round(machineIdle * 100),
     "2xx": result["2xx"],
     "non-2xx": result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    "jobs stored": waiting,
+    errors: result.errors + result.timeouts,
+    "acked, not in Redis": missing,
+    "generator bound":
+      generatorShare >= GENERATOR_BUSY_SHARE ||
+      (machineIdle !== undefined && machineIdle < MACHINE_IDLE_SHARE),
   };
 }
 
-// Alternating rounds (each round reverses the last one's order) so no server always runs first.
-const rounds = Number(values.rounds);
-const modes: Mode[] = ["minimal", "ingest", ...(baselineDir ? (["ingest-baseline"] as const) : [])];
-const ports: Record<Mode, number> = { minimal: 3998, ingest: 3999, "ingest-baseline": 3997 };
-const rows: Awaited<ReturnType<typeof measure>>[] = [];
-for (let round = 0; round < rounds; round += 1) {
-  const order = round % 2 === 0 ? modes : [...modes].reverse();
-  for (const mode of order) rows.push(await measure(mode, ports[mode]));
+/** Why the generator may have held this run back (for rows marked "generator bound"). */
+function boundReason(row: Row): string {
+  const generator = `the load generator used ${String(row["generator CPU %"])} % of a core`;
+  return row["generator CPU %"] >= GENERATOR_BUSY_SHARE * 100
+    ? `${generator}: it was the bottleneck, so req/s understates the server; compare CPU per request`
+    : `the machine was saturated (${show(row["machine idle %"])} % idle; ${generator}): generator, server and Redis competed for the cores, so req/s may be the generator's limit; compare CPU per request`;
 }
+
+const rounds = Number(values.rounds);
+const modes: Mode[] = [
+  "ingest",
+  "minimal",
+  "bare",
+  ...(baselineDir ? (["ingest-baseline"] as const) : []),
+];
+const ports: Record<Mode, number> = {
+  minimal: 3998,
+  ingest: 3999,
+  "ingest-baseline": 3997,
+  bare: 3996,
+};
+const show = (value: number | undefined) => (value === undefined ? "n/a" : String(value));
 console.log(
-  `\n${values.duration}s per run, ${values.connections} connections, pipelining ${values.pipelining}, Redis ${redisUrl}`,
+  `${values.duration}s per run, ${values.connections} connections, pipelining ${String(pipelining)}, ${String(cores)} cores, Redis ${redisUrl}; order ${modes.join(" → ")} every round`,
 );
-console.table(rows);
-const mean = (mode: Mode, column: "req/s (mean)" | "server CPU µs/req") => {
+const rows: Row[] = [];
+for (let round = 1; round <= rounds; round += 1) {
+  for (const mode of modes) {
+    const row = await measure(mode, ports[mode], round);
+    rows.push(row);
+    console.log(
+      `round ${String(round)} ${mode}: ${String(row["req/s"])} req/s, p50/p99 ${String(row["p50 ms"])}/${String(row["p99 ms"])} ms, non-2xx ${String(row["non-2xx"])}, server ${show(row["server CPU µs/req"])} µs/req, generator ${String(row["generator CPU %"])} % of a core, machine idle ${show(row["machine idle %"])} %` +
+        (row["acked, not in Redis"] === undefined
+          ? ""
+          : `, acknowledged but not in Redis ${String(row["acked, not in Redis"])}`),
+    );
+    if (row["generator bound"]) console.log(`  warning: ${boundReason(row)}`);
+  }
+}
+console.table(
+  rows.map(({ "generator bound": bound, ...row }) => ({ ...row, "gen. bound": bound })),
+);
+
+const mean = (mode: Mode, column: "req/s" | "server CPU µs/req") => {
   const runs = rows.filter((row) => row.mode === mode).map((row) => Number(row[column]));
   return runs.reduce((sum, value) => sum + value, 0) / runs.length;
 };
+console.log(`means over ${String(rounds)} rounds:`);
 for (const mode of modes.filter((m) => m !== "minimal")) {
   console.log(
-    `${mode} / minimal: throughput ${((mean(mode, "req/s (mean)") / mean("minimal", "req/s (mean)")) * 100).toFixed(1)} %, server CPU per request ${(mean(mode, "server CPU µs/req") / mean("minimal", "server CPU µs/req")).toFixed(2)}×`,
+    `  ${mode} / minimal: req/s ${(mean(mode, "req/s") / mean("minimal", "req/s")).toFixed(2)}× (${((mean(mode, "req/s") / mean("minimal", "req/s")) * 100).toFixed(1)} %), server CPU per request ${(mean(mode, "server CPU µs/req") / mean("minimal", "server CPU µs/req")).toFixed(2)}× (${mean(mode, "server CPU µs/req").toFixed(0)} vs ${mean("minimal", "server CPU µs/req").toFixed(0)} µs)`,
   );
 }
-if (rows.some((row) => row["generator CPU %"] >= 90)) {
+const missingTotal = rows.reduce((sum, row) => sum + (row["acked, not in Redis"] ?? 0), 0);
+const acknowledgedTotal = rows
+  .filter((row) => row.mode !== "bare")
+  .reduce((sum, row) => sum + row["2xx"], 0);
+console.log(
+  `acknowledged (2xx) deliveries of the queueing servers: ${String(acknowledgedTotal)}; missing from Redis: ${String(missingTotal)}` +
+    (tracksIds ? " (each event id looked up)" : " (pipelining: stored jobs counted, not ids)"),
+);
+const bound = rows.filter((row) => row["generator bound"]).length;
+if (bound > 0) {
   console.log(
-    "warning: the load generator used ≥ 90 % of a core in some runs: it was the bottleneck there, so compare CPU per request rather than req/s",
+    `warning: the load generator may have been the bottleneck in ${String(bound)} of ${String(rows.length)} runs (it used ≥ ${String(GENERATOR_BUSY_SHARE * 100)} % of a core, or the machine was < ${String(MACHINE_IDLE_SHARE * 100)} % idle): their req/s may understate the server; CPU per request still compares`,
   );
 }
-for (const row of rows) {
-  if (row["jobs stored"] < row["2xx"]) {
-    console.log(
-      `warning: ${row.mode} answered ${String(row["2xx"])} × 2xx but Redis holds ${String(row["jobs stored"])} jobs`,
-    );
-  }
-}
+if (missingTotal > 0) process.exitCode = 1;

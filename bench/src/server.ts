@@ -1,5 +1,5 @@
 // One server under test, in its own process so the load generator does not share its core.
-// Usage: tsx src/server.ts <ingest|minimal> <port> <redis prefix>
+// Usage: tsx src/server.ts <ingest|minimal|bare> <port> <redis prefix>
 import { buildApp } from "@fanfare-relay/ingest/app";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { defaultJobOptions } from "@fanfare-relay/queues/job-options";
@@ -44,6 +44,16 @@ function minimalApp() {
   return app;
 }
 
+/** The floor: Fastify reads the body and answers 200; no signature, no JSON, no Redis. */
+function bareApp() {
+  const app = Fastify();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
+    done(null, body);
+  });
+  app.post("/webhooks/fanfare", async (_request, reply) => reply.send({ received: true }));
+  return app;
+}
+
 async function ingestApp() {
   const producer = new EventProducer({ connection, prefix });
   await producer.waitUntilReady();
@@ -59,7 +69,7 @@ async function ingestApp() {
   });
 }
 
-const app = mode === "minimal" ? minimalApp() : await ingestApp();
+const app = mode === "minimal" ? minimalApp() : mode === "bare" ? bareApp() : await ingestApp();
 await app.listen({ port: Number(port), host: "127.0.0.1" });
 process.send?.("listening");
 process.on("SIGTERM", () => {
