@@ -24,10 +24,17 @@ export interface WinnerState {
   status: DrawWinnerStatus;
 }
 
+/** The status a row's facts give: claimed beats expired beats pending. */
+function statusOf(claimed: boolean, expired: boolean): DrawWinnerStatus {
+  if (claimed) return "claimed";
+  return expired ? "expired" : "pending_claim";
+}
+
 /**
- * Merges one event's facts into the winners' rows. Each event only fills the columns it knows,
- * instants merge with LEAST, and the status is derived from the stored facts (claimed beats
- * expired beats pending), so the rows end the same whatever order the events arrive in.
+ * Merges one event's facts into the winners' rows, in one statement. Each event only fills the
+ * columns it knows, instants merge with LEAST, and the status is derived from the merged facts
+ * (claimed beats expired beats pending), so the rows end the same whatever order the events
+ * arrive in. Returns each winner's row state after the merge (in no particular order).
  */
 export async function mergeWinners(
   tx: Transaction<Database>,
@@ -37,21 +44,26 @@ export async function mergeWinners(
   tokenSource: TokenSource,
 ): Promise<WinnerState[]> {
   if (winners.length === 0) return [];
-  await tx
+  return tx
     .insertInto("draw_winners")
     .values(
-      winners.map((winner) => ({
-        draw_id: drawId,
-        consumer_id: winner.consumerId,
-        experience_id: experienceId,
-        status: "pending_claim" as const,
-        position: winner.position ?? null,
-        claim_token: tokenSource === "none" ? null : (winner.claimToken ?? null),
-        claim_deadline: winner.claimDeadline ?? null,
-        order_id: winner.orderId ?? null,
-        claimed_at: winner.claimedAt ?? null,
-        expired_at: winner.expiredAt ?? null,
-      })),
+      winners.map((winner) => {
+        const claimedAt = winner.claimedAt ?? null;
+        const expiredAt = winner.expiredAt ?? null;
+        return {
+          draw_id: drawId,
+          consumer_id: winner.consumerId,
+          experience_id: experienceId,
+          // A new row holds only this event's facts, so they alone give its status.
+          status: statusOf(claimedAt !== null, expiredAt !== null),
+          position: winner.position ?? null,
+          claim_token: tokenSource === "none" ? null : (winner.claimToken ?? null),
+          claim_deadline: winner.claimDeadline ?? null,
+          order_id: winner.orderId ?? null,
+          claimed_at: claimedAt,
+          expired_at: expiredAt,
+        };
+      }),
     )
     .onConflict((conflict) =>
       conflict.columns(["draw_id", "consumer_id"]).doUpdateSet((eb) => ({
@@ -65,22 +77,13 @@ export async function mergeWinners(
         // LEAST ignores NULLs: the first instant reported stays, whichever event came first.
         claimed_at: sql<Date | null>`LEAST(excluded.claimed_at, draw_winners.claimed_at)`,
         expired_at: sql<Date | null>`LEAST(excluded.expired_at, draw_winners.expired_at)`,
+        // SET reads the row as it was, so the status is derived from the merged instants (either
+        // is set once the old row or this event has it), as statusOf does for a new row.
+        status: sql<DrawWinnerStatus>`CASE
+          WHEN COALESCE(excluded.claimed_at, draw_winners.claimed_at) IS NOT NULL THEN 'claimed'
+          WHEN COALESCE(excluded.expired_at, draw_winners.expired_at) IS NOT NULL THEN 'expired'
+          ELSE 'pending_claim' END`,
       })),
-    )
-    .execute();
-  return tx
-    .updateTable("draw_winners")
-    .set({
-      status: sql<DrawWinnerStatus>`CASE
-        WHEN claimed_at IS NOT NULL THEN 'claimed'
-        WHEN expired_at IS NOT NULL THEN 'expired'
-        ELSE 'pending_claim' END`,
-    })
-    .where("draw_id", "=", drawId)
-    .where(
-      "consumer_id",
-      "in",
-      winners.map((winner) => winner.consumerId),
     )
     .returning(["consumer_id", "status"])
     .execute();

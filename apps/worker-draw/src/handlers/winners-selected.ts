@@ -1,5 +1,7 @@
+import type { Database } from "@fanfare-relay/db/schema";
+import type { Transaction } from "kysely";
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { findConsumerEmail, lockConsumers } from "@fanfare-relay/worker/consumer-email";
+import { lockConsumers } from "@fanfare-relay/worker/consumer-email";
 import { drawWinnerEmail, drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
 import { mergeWinners } from "../draw-winners.ts";
 
@@ -22,6 +24,25 @@ function uniqueWinners(winners: readonly Winner[]): Winner[] {
   return [...byConsumer.values()];
 }
 
+/**
+ * The consumers' emails as far as consumer events have told us (consumers without one are left
+ * out), in one statement. The caller holds their locks already (lockConsumers), which is what
+ * findConsumerEmail would take one by one: the emails read are those committed by any consumer
+ * event applied concurrently.
+ */
+async function findEmails(
+  tx: Transaction<Database>,
+  consumerIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (consumerIds.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom("consumers")
+    .select(["id", "email"])
+    .where("id", "in", consumerIds)
+    .execute();
+  return new Map(rows.flatMap((row) => (row.email === null ? [] : [[row.id, row.email]])));
+}
+
 export const winnersSelected: EventHandler<"draw.winners_selected"> = async (context) => {
   const { tx, event, links } = context;
   const { drawId, experienceId, totalEntries } = event.data;
@@ -41,12 +62,19 @@ export const winnersSelected: EventHandler<"draw.winners_selected"> = async (con
   );
   const statusOf = new Map(states.map((state) => [state.consumer_id, state.status]));
   const now = Date.now();
-  for (const winner of winners) {
-    // No mail for a prize already claimed or expired (reported before the selection), nor for a
-    // deadline already past (a late retry): the claim link would no longer work.
-    if (statusOf.get(winner.consumerId) !== "pending_claim") continue;
-    if (new Date(winner.claimDeadline).getTime() <= now) continue;
-    const to = await findConsumerEmail(tx, winner.consumerId);
+  // No mail for a prize already claimed or expired (reported before the selection), nor for a
+  // deadline already past (a late retry): the claim link would no longer work.
+  const mailable = winners.filter(
+    (winner) =>
+      statusOf.get(winner.consumerId) === "pending_claim" &&
+      new Date(winner.claimDeadline).getTime() > now,
+  );
+  const emails = await findEmails(
+    tx,
+    mailable.map((winner) => winner.consumerId),
+  );
+  for (const winner of mailable) {
+    const to = emails.get(winner.consumerId);
     if (to === undefined) continue;
     await context.queueEmail(
       drawWinnerEmail({
