@@ -1,5 +1,5 @@
 import type { Database, ExperienceStatus } from "@fanfare-relay/db/schema";
-import { sql, type Transaction } from "kysely";
+import { sql, type Expression, type Transaction } from "kysely";
 
 export interface ExperienceFacts {
   type?: string;
@@ -13,10 +13,45 @@ export interface ExperienceFacts {
   totalParticipants?: number | undefined;
 }
 
+/** The instants an experience's status is derived from. */
+interface StatusInstants {
+  startedAt: Expression<Date | null>;
+  pausedAt: Expression<Date | null>;
+  resumedAt: Expression<Date | null>;
+  endedAt: Expression<Date | null>;
+}
+
+/** Ended beats paused (a pause later than the last resume) beats live beats scheduled. */
+function statusOf({ startedAt, pausedAt, resumedAt, endedAt }: StatusInstants) {
+  return sql<ExperienceStatus>`CASE
+    WHEN ${endedAt} IS NOT NULL THEN 'ended'
+    WHEN ${pausedAt} IS NOT NULL AND (${resumedAt} IS NULL OR ${pausedAt} > ${resumedAt})
+      THEN 'paused'
+    WHEN ${startedAt} IS NOT NULL OR ${resumedAt} IS NOT NULL THEN 'live'
+    ELSE 'scheduled' END`;
+}
+
+/** An instant as the column stores it (the same timestamptz input, so comparisons agree). */
+const instant = (value: string | undefined) =>
+  sql<Date | null>`CAST(${value ?? null} AS timestamptz)`;
+
 /**
- * Merges one event's facts into the experience. Each event only fills the columns it knows, with
- * merges that give the same result in any order (LEAST/GREATEST, the latest pause's reason, a sum
- * of the resumes' durations), and the status is derived from the merged columns.
+ * The merged instants in the upsert's DO UPDATE SET. SET reads the row as it was, so the status is
+ * derived from these expressions, the very ones the columns are set to.
+ */
+const merged = {
+  startedAt: sql<Date | null>`LEAST(excluded.started_at, experiences.started_at)`,
+  pausedAt: sql<Date | null>`GREATEST(excluded.paused_at, experiences.paused_at)`,
+  resumedAt: sql<Date | null>`GREATEST(excluded.resumed_at, experiences.resumed_at)`,
+  // It ended when it first ended; a repeated end report does not move it.
+  endedAt: sql<Date | null>`LEAST(excluded.ended_at, experiences.ended_at)`,
+} satisfies StatusInstants;
+
+/**
+ * Merges one event's facts into the experience, in one statement. Each event only fills the
+ * columns it knows, with merges that give the same result in any order (LEAST/GREATEST, the
+ * latest pause's reason, a sum of the resumes' durations), and the status is derived from the
+ * merged columns.
  */
 export async function mergeExperience(
   tx: Transaction<Database>,
@@ -27,6 +62,13 @@ export async function mergeExperience(
     .insertInto("experiences")
     .values({
       id: experienceId,
+      // A new row holds only this event's facts, so they alone give its status.
+      status: statusOf({
+        startedAt: instant(facts.startedAt),
+        pausedAt: instant(facts.pausedAt),
+        resumedAt: instant(facts.resumedAt),
+        endedAt: instant(facts.endedAt),
+      }),
       type: facts.type ?? null,
       name: facts.name ?? null,
       pause_reason: facts.pauseReason ?? null,
@@ -62,28 +104,13 @@ export async function mergeExperience(
           "excluded.total_participants",
           "experiences.total_participants",
         ]),
-        started_at: eb.fn<Date | null>("least", ["excluded.started_at", "experiences.started_at"]),
-        paused_at: eb.fn<Date | null>("greatest", ["excluded.paused_at", "experiences.paused_at"]),
-        resumed_at: eb.fn<Date | null>("greatest", [
-          "excluded.resumed_at",
-          "experiences.resumed_at",
-        ]),
-        // It ended when it first ended; a repeated end report does not move it.
-        ended_at: eb.fn<Date | null>("least", ["excluded.ended_at", "experiences.ended_at"]),
+        started_at: merged.startedAt,
+        paused_at: merged.pausedAt,
+        resumed_at: merged.resumedAt,
+        ended_at: merged.endedAt,
+        status: statusOf(merged),
+        updated_at: sql<Date>`now()`,
       })),
     )
-    .execute();
-  await tx
-    .updateTable("experiences")
-    .set({
-      status: sql<ExperienceStatus>`CASE
-        WHEN ended_at IS NOT NULL THEN 'ended'
-        WHEN paused_at IS NOT NULL AND (resumed_at IS NULL OR paused_at > resumed_at)
-          THEN 'paused'
-        WHEN started_at IS NOT NULL OR resumed_at IS NOT NULL THEN 'live'
-        ELSE 'scheduled' END`,
-      updated_at: sql<Date>`now()`,
-    })
-    .where("id", "=", experienceId)
     .execute();
 }
