@@ -19,9 +19,9 @@ export interface AdmissionState {
 }
 
 /**
- * Merges one event's facts into the admission. Each event only fills the columns it knows, and
- * the status is derived from the columns (completed beats expired beats active), so the row ends
- * the same whatever order the events arrive in.
+ * Merges one event's facts into the admission, in one statement. Each event only fills the columns
+ * it knows, and the status is derived from the merged columns (completed beats expired beats
+ * active), so the row ends the same whatever order the events arrive in.
  */
 export async function mergeAdmission(
   tx: Transaction<Database>,
@@ -29,12 +29,17 @@ export async function mergeAdmission(
   consumerId: string,
   facts: AdmissionFacts,
 ): Promise<AdmissionState> {
-  await tx
+  return tx
     .insertInto("admissions")
     .values({
       experience_id: experienceId,
       consumer_id: consumerId,
-      status: "active",
+      status:
+        facts.completedAt !== undefined
+          ? "completed"
+          : facts.expiredAt !== undefined
+            ? "expired"
+            : "active",
       distribution_id: facts.distributionId ?? null,
       token: facts.token ?? null,
       admitted_at: facts.admittedAt ?? null,
@@ -56,19 +61,13 @@ export async function mergeAdmission(
         order_id: eb.fn.coalesce("excluded.order_id", "admissions.order_id"),
         position: eb.fn.coalesce("excluded.position", "admissions.position"),
         wait_seconds: eb.fn.coalesce("excluded.wait_seconds", "admissions.wait_seconds"),
+        // SET expressions read the row as it was: the status is derived from the merged values.
+        status: sql<AdmissionStatus>`CASE
+          WHEN COALESCE(excluded.completed_at, admissions.completed_at) IS NOT NULL THEN 'completed'
+          WHEN COALESCE(excluded.expired_at, admissions.expired_at) IS NOT NULL THEN 'expired'
+          ELSE 'active' END`,
       })),
     )
-    .execute();
-  return tx
-    .updateTable("admissions")
-    .set({
-      status: sql<AdmissionStatus>`CASE
-        WHEN completed_at IS NOT NULL THEN 'completed'
-        WHEN expired_at IS NOT NULL THEN 'expired'
-        ELSE 'active' END`,
-    })
-    .where("experience_id", "=", experienceId)
-    .where("consumer_id", "=", consumerId)
     .returning(["status", "expires_at"])
     .executeTakeFirstOrThrow();
 }

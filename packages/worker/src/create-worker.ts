@@ -21,7 +21,13 @@ import { FailureRateMonitor } from "./failure-rate.ts";
 import type { HandlerMap } from "./handler.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { PermanentEventError } from "./permanent-error.ts";
-import { parseFamilyEvent, processEvent, type ProcessOutcome } from "./process-event.ts";
+import { MicroBatcher, type BatchResult } from "./micro-batcher.ts";
+import {
+  applyEvents,
+  parseFamilyEvent,
+  type AppliedEvent,
+  type ProcessOutcome,
+} from "./process-event.ts";
 import { reconcileDeadLetters } from "./reconcile-dead-letters.ts";
 import { redriveDeadLetters } from "./redrive.ts";
 import { isDataError, loggableError, storableErrorText } from "./storable.ts";
@@ -35,7 +41,12 @@ export interface WorkerDeps<F extends Family> {
   prefix: string;
   mailer: EmailSender;
   logger: Logger;
+  /** Jobs in progress at once (BullMQ's concurrency): at least the batch size, for full batches. */
   concurrency: number;
+  /** At most this many events are applied in one transaction; default 50 (1 = no batching). */
+  batchSize?: number;
+  /** How long a batch waits to fill once its first event arrived, in ms; default 5. */
+  batchWaitMs?: number;
   /** 1 in production; tests and simulations shrink the retry schedule with it. */
   retryTimeScale?: number;
   /** How long a job's lock lasts without renewal: a killed worker's job is retried after it. */
@@ -154,6 +165,8 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     redriveIntervalMs = 5 * 60_000,
     reconcileIntervalMs = 60_000,
     reconcileGraceMs = 30_000,
+    batchSize = 50,
+    batchWaitMs = 5,
   } = deps;
   const queueName = familyQueueNames[family];
   const metrics = createWorkerMetrics();
@@ -335,22 +348,50 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     return true;
   }
 
+  /**
+   * One transaction for the whole batch. When it fails, nothing of it was applied: its events are
+   * applied again one by one, so a poison event fails alone (as its own job, retried and
+   * dead-lettered as ever) and its neighbours commit.
+   */
+  async function applyBatch(events: TypedEvent[]): Promise<BatchResult<AppliedEvent>[]> {
+    metrics.batchSize.observe({ queue: queueName }, events.length);
+    if (events.length > 1) {
+      try {
+        const applied = await applyEvents(processOptions, events);
+        return applied.map((value) => ({ ok: true, value }));
+      } catch (error) {
+        metrics.batchesSplit.inc({ queue: queueName });
+        logger.warn(
+          { err: loggableError(error), events: events.length },
+          "batch failed as a whole; applying its events one at a time",
+        );
+      }
+    }
+    const results: BatchResult<AppliedEvent>[] = [];
+    for (const event of events) {
+      try {
+        const applied = await applyEvents(processOptions, [event]);
+        results.push(...applied.map((value) => ({ ok: true as const, value })));
+      } catch (error) {
+        results.push({ ok: false, error });
+      }
+    }
+    return results;
+  }
+  const batcher = new MicroBatcher({ maxSize: batchSize, maxWaitMs: batchWaitMs, run: applyBatch });
+
   async function processJob(job: Job): Promise<JobResult> {
     const stopTimer = metrics.processingSeconds.startTimer({ queue: queueName, type: job.name });
     let event: TypedEvent | undefined;
     try {
       event = parseFamilyEvent(family, job.data);
-      let queued = 0;
-      const outcome = await processEvent(
-        { ...processOptions, onEmailQueued: () => (queued += 1) },
-        event,
-      );
+      const { outcome, emailsQueued } = await batcher.submit(event);
       // After the commit, never inside it: a slow SMTP server must not hold the event's domain
       // rows locked, and a failed send must not undo the event. A duplicate may have mails left
       // from an attempt whose sending failed; a fresh event has only those it just queued (most
       // queue none, and skipping the lookup saves a round trip per event).
       const report =
-        outcome === "duplicate" || queued > 0
+        outcome === "duplicate" || emailsQueued > 0
           ? await deliverEventEmails(db, mailer, event.id)
           : { sent: [], failed: [] };
       for (const sent of report.sent) {

@@ -103,12 +103,19 @@ async function writeDeadLetter(
   });
 }
 
-/** Called in the transaction that completes the event: whoever retried it, it is resolved. */
-export async function resolveDeadLetter(tx: Transaction<Database>, eventId: string): Promise<void> {
+/**
+ * Called in the transaction that completes the events: whoever retried them, their letters are
+ * resolved. One statement for the whole batch; nothing is sent for an empty list.
+ */
+export async function resolveDeadLetters(
+  tx: Transaction<Database>,
+  eventIds: readonly string[],
+): Promise<void> {
+  if (eventIds.length === 0) return;
   await tx
     .updateTable("webhook_dead_letters")
     .set({ resolved_at: new Date() })
-    .where("event_id", "=", storableKey(eventId))
+    .where("event_id", "in", eventIds.map(storableKey))
     .where("resolved_at", "is", null)
     .execute();
 }

@@ -10,6 +10,8 @@ export interface WorkerMetrics {
   emails: Counter<"queue" | "template" | "outcome">;
   redriven: Counter<"queue">;
   reconciled: Counter<"queue">;
+  batchSize: Histogram<"queue">;
+  batchesSplit: Counter<"queue">;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -52,6 +54,19 @@ export function createWorkerMetrics(): WorkerMetrics {
     reconciled: new Counter({
       name: "fanfare_worker_dead_letters_reconciled_total",
       help: "Dead letters written late by the reconciliation (the database was down when the job failed for good, or its worker died)",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: "fanfare_worker_batch_size",
+      help: "Events applied together in one transaction",
+      labelNames: ["queue"],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+      registers: [registry],
+    }),
+    batchesSplit: new Counter({
+      name: "fanfare_worker_batches_split_total",
+      help: "Batches that failed as a whole and were applied again one event at a time (a poison event, a deadlock, an outage)",
       labelNames: ["queue"],
       registers: [registry],
     }),

@@ -9,13 +9,13 @@ import {
 import { parseEnvelope, type Envelope } from "@fanfare-relay/events/envelope";
 import type { Family } from "@fanfare-relay/events/families";
 import type { SchemaIssue } from "@fanfare-relay/events/issues";
-import type { Kysely } from "kysely";
-import { claimEvent } from "./webhook-events.ts";
-import { resolveDeadLetter } from "./dead-letters.ts";
+import type { Insertable, Kysely } from "kysely";
+import { claimEvents } from "./webhook-events.ts";
+import { resolveDeadLetters } from "./dead-letters.ts";
 import { cancelEmail, cancelEmailsStartingWith, queueEmail } from "./email-outbox.ts";
 import type { EventHandler, HandlerContext, HandlerMap } from "./handler.ts";
 import { PermanentEventError } from "./permanent-error.ts";
-import { eventTime } from "./storable.ts";
+import { eventTime, storableKey } from "./storable.ts";
 
 export interface ProcessEventOptions<F extends Family> {
   db: Kysely<Database>;
@@ -23,8 +23,6 @@ export interface ProcessEventOptions<F extends Family> {
   handlers: HandlerMap<F>;
   messageIdDomain: string;
   shopUrl: string;
-  /** Called for each email the handler queues (so the caller knows whether to send any). */
-  onEmailQueued?: () => void;
 }
 
 export type ProcessOutcome = "applied" | "duplicate";
@@ -61,55 +59,108 @@ export function parseFamilyEvent(family: Family, payload: unknown): TypedEvent {
   return parsed.event;
 }
 
+/** One event's part of a batch: whether it was applied now, and how many emails it queued. */
+export interface AppliedEvent {
+  outcome: ProcessOutcome;
+  emailsQueued: number;
+}
+
+type AnalyticsRow = Insertable<Database["analytics_events"]>;
+
+/** Events of one entity apply in the order they happened, whatever order the batch came in. */
+const byTimeThenId = (a: TypedEvent, b: TypedEvent) =>
+  a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /**
- * Applies one event exactly once: its claim in `webhook_events`, the handler's rows and any
- * outbox emails commit together or not at all. A retry that applies it resolves the dead letter
- * an earlier failure left; a duplicate changes nothing (its letter, if any, is settled by the
- * caller once the event's mail is sent).
+ * Applies a batch of events exactly once each, in one transaction: their claims in
+ * `webhook_events` (one statement), the handlers' rows, the outbox emails and the analytics rows
+ * (one statement) commit together or not at all. Handlers run one after the other in a defined
+ * order (event time, then id), so a lifecycle split across one batch applies as it would one
+ * event at a time. Answers one result per event, in the order given; an id given twice is applied
+ * once (the later ones are duplicates). A retry that applies an event resolves the dead letter an
+ * earlier failure left; a duplicate changes nothing (its letter, if any, is settled by the caller
+ * once the event's mail is sent).
+ *
+ * Throws whatever a handler or statement throws, having applied nothing: the caller isolates the
+ * failing event by applying the batch's events one by one.
  */
+export async function applyEvents<F extends Family>(
+  options: ProcessEventOptions<F>,
+  events: readonly TypedEvent[],
+): Promise<AppliedEvent[]> {
+  const { db, family, handlers, messageIdDomain, shopUrl } = options;
+  // The map is keyed by this family's types and parseFamilyEvent checked the family.
+  const handlerMap = handlers as unknown as Record<string, EventHandler<EventType> | undefined>;
+  const results = new Map<TypedEvent, AppliedEvent>();
+  const distinct = new Map<string, TypedEvent>();
+  for (const event of events) {
+    if (handlerMap[event.type] === undefined) {
+      throw new PermanentEventError("WORKER_WRONG_QUEUE", `no ${family} handler for ${event.type}`);
+    }
+    const key = storableKey(event.id);
+    if (distinct.has(key)) results.set(event, { outcome: "duplicate", emailsQueued: 0 });
+    else distinct.set(key, event);
+  }
+  const batch = [...distinct.values()].sort(byTimeThenId);
+  await db.transaction().execute(async (tx) => {
+    const claims = await claimEvents(tx, batch, family);
+    // Every dead letter comes with a `webhook_events` row (written with it, in one transaction),
+    // so events claimed for the first time have none to resolve. An event already applied keeps
+    // its letter until its pending mail is sent (the worker settles it then: settleAppliedEvent).
+    await resolveDeadLetters(
+      tx,
+      batch.filter((_, index) => claims[index] === "again").map((event) => event.id),
+    );
+    const analytics: AnalyticsRow[] = [];
+    for (const [index, event] of batch.entries()) {
+      if (claims[index] === "applied") {
+        results.set(event, { outcome: "duplicate", emailsQueued: 0 });
+        continue;
+      }
+      const applied: AppliedEvent = { outcome: "applied", emailsQueued: 0 };
+      const occurredAt = new Date(event.created * 1000);
+      const context: HandlerContext<EventType> = {
+        tx,
+        event,
+        occurredAt,
+        links: { shopUrl },
+        queueEmail: async (draft) => {
+          await queueEmail(tx, draft, event.id, messageIdDomain);
+          applied.emailsQueued += 1;
+        },
+        cancelEmail: (key) => cancelEmail(tx, key),
+        cancelEmailsStartingWith: (prefix) => cancelEmailsStartingWith(tx, prefix),
+        // Nothing reads them back while the batch applies: written once, at its end.
+        recordAnalytics: (name, properties) => {
+          analytics.push({
+            name,
+            event_id: event.id,
+            properties: JSON.stringify(properties),
+            occurred_at: occurredAt,
+          });
+          return Promise.resolve();
+        },
+      };
+      const handler = handlerMap[event.type];
+      if (handler !== undefined) await handler(context);
+      results.set(event, applied);
+    }
+    if (analytics.length > 0) {
+      await tx
+        .insertInto("analytics_events")
+        .values(analytics)
+        .onConflict((conflict) => conflict.columns(["name", "event_id"]).doNothing())
+        .execute();
+    }
+  });
+  return events.map((event) => results.get(event) ?? { outcome: "duplicate", emailsQueued: 0 });
+}
+
+/** Applies one event exactly once (see applyEvents). */
 export async function processEvent<F extends Family>(
   options: ProcessEventOptions<F>,
   event: TypedEvent,
 ): Promise<ProcessOutcome> {
-  const { db, family, handlers, messageIdDomain, shopUrl } = options;
-  // The map is keyed by this family's types and parseFamilyEvent checked the family.
-  const handler = (handlers as unknown as Record<string, EventHandler<EventType>>)[event.type];
-  if (handler === undefined) {
-    throw new PermanentEventError("WORKER_WRONG_QUEUE", `no ${family} handler for ${event.type}`);
-  }
-  return db.transaction().execute(async (tx) => {
-    const claim = await claimEvent(tx, event, family);
-    // Every dead letter comes with a `webhook_events` row (written with it, in one transaction),
-    // so an event claimed for the first time has none to resolve: the hot path skips that
-    // statement. An event already applied keeps its letter until its pending mail is sent (the
-    // worker settles it then: settleAppliedEvent).
-    if (claim === "again") await resolveDeadLetter(tx, event.id);
-    if (claim === "applied") return "duplicate";
-    const context: HandlerContext<EventType> = {
-      tx,
-      event,
-      occurredAt: new Date(event.created * 1000),
-      links: { shopUrl },
-      queueEmail: async (draft) => {
-        await queueEmail(tx, draft, event.id, messageIdDomain);
-        options.onEmailQueued?.();
-      },
-      cancelEmail: (key) => cancelEmail(tx, key),
-      cancelEmailsStartingWith: (prefix) => cancelEmailsStartingWith(tx, prefix),
-      recordAnalytics: async (name, properties) => {
-        await tx
-          .insertInto("analytics_events")
-          .values({
-            name,
-            event_id: event.id,
-            properties: JSON.stringify(properties),
-            occurred_at: new Date(event.created * 1000),
-          })
-          .onConflict((conflict) => conflict.columns(["name", "event_id"]).doNothing())
-          .execute();
-      },
-    };
-    await handler(context);
-    return "applied";
-  });
+  const [applied] = await applyEvents(options, [event]);
+  return applied?.outcome ?? "duplicate";
 }

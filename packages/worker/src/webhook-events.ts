@@ -40,19 +40,20 @@ function headColumns(event: EventHead, family: string, minimal: boolean) {
 }
 
 /**
- * One attempt at an event, in `webhook_events`: inserted on the first, counted on the next ones.
- * Never moved away from `completed` (or `ignored`), and never claimed again once applied
- * (`processed_at` set): an applied event whose mail then failed for good is `dead`, yet its
- * effects are committed and must not be applied twice. A failed attempt keeps a `dead` event
- * `dead`: its dead letter is open until an attempt succeeds.
+ * One attempt at each of `events` (distinct ids), in `webhook_events`, in one statement: inserted
+ * on the first, counted on the next ones. Never moved away from `completed` (or `ignored`), and
+ * never claimed again once applied (`processed_at` set): an applied event whose mail then failed
+ * for good is `dead`, yet its effects are committed and must not be applied twice. A failed
+ * attempt keeps a `dead` event `dead`: its dead letter is open until an attempt succeeds.
+ * Answers one claim per event, in order.
  */
-async function recordAttempt(
+async function recordAttempts(
   db: Kysely<Database>,
-  event: EventHead,
+  events: readonly EventHead[],
   family: string,
   attempt: Attempt,
   minimal = false,
-): Promise<Claim> {
+): Promise<Claim[]> {
   const outcome =
     attempt.status === "completed"
       ? { status: "completed" as const, processed_at: new Date(), last_error: null }
@@ -64,9 +65,11 @@ async function recordAttempt(
           ...outcome,
           status: sql<WebhookEventStatus>`CASE WHEN webhook_events.status = 'dead' THEN 'dead' ELSE 'failed' END`,
         };
-  const row = await db
+  const rows = await db
     .insertInto("webhook_events")
-    .values({ ...headColumns(event, family, minimal), attempts: 1, ...outcome })
+    .values(
+      events.map((event) => ({ ...headColumns(event, family, minimal), attempts: 1, ...outcome })),
+    )
     .onConflict((conflict) =>
       conflict
         .column("event_id")
@@ -75,23 +78,28 @@ async function recordAttempt(
         .where("webhook_events.processed_at", "is", null),
     )
     // xmax is 0 on a freshly inserted row, not on one the conflict branch updated.
-    .returning(sql<boolean>`xmax = 0`.as("inserted"))
-    .executeTakeFirst();
-  if (row === undefined) return "applied";
-  return row.inserted ? "first" : "again";
+    .returning(["event_id", sql<boolean>`xmax = 0`.as("inserted")])
+    .execute();
+  const claimed = new Map(rows.map((row) => [row.event_id, row.inserted]));
+  return events.map((event) => {
+    const inserted = claimed.get(storableKey(event.id));
+    if (inserted === undefined) return "applied";
+    return inserted ? "first" : "again";
+  });
 }
 
 /**
- * Marks the event completed inside the transaction that applies it. A second worker racing on the
- * same event waits on the row lock, then sees `completed` and applies nothing; if the first one
- * rolled back, the second one claims it.
+ * Marks the events completed inside the transaction that applies them, one statement for the
+ * batch (ids must be distinct). A second worker racing on one of them waits on the row lock, then
+ * sees `completed` and applies nothing; if the first one rolled back, the second one claims it.
+ * Answers one claim per event, in order.
  */
-export function claimEvent(
+export function claimEvents(
   tx: Transaction<Database>,
-  event: TypedEvent,
+  events: readonly TypedEvent[],
   family: Family,
-): Promise<Claim> {
-  return recordAttempt(tx, event, family, { status: "completed" });
+): Promise<Claim[]> {
+  return recordAttempts(tx, events, family, { status: "completed" });
 }
 
 /**
@@ -107,10 +115,10 @@ export async function recordFailedAttempt(
 ): Promise<void> {
   const attempt = { status: "failed" as const, error };
   try {
-    await recordAttempt(db, event, family, attempt);
+    await recordAttempts(db, [event], family, attempt);
   } catch (refused) {
     if (!isDataError(refused)) throw refused;
-    await recordAttempt(db, event, family, attempt, true);
+    await recordAttempts(db, [event], family, attempt, true);
   }
 }
 
