@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { timingSafeEqual, type KeyObject } from "node:crypto";
 import { parseSignatureHeader } from "./parse-header.ts";
 import { computeSignature, type Payload } from "./sign.ts";
 
@@ -22,8 +22,11 @@ export interface VerifyOptions {
   payload: Payload;
   /** The `X-Fanfare-Signature` header as Node hands it over. */
   header: string | readonly string[] | undefined;
-  /** Every currently valid secret; any one of them verifies (rotation). */
-  secrets: readonly string[];
+  /**
+   * Every currently valid secret; any one of them verifies (rotation). A KeyObject made once with
+   * `secretKey(secret)` saves the HMAC from importing the key on every call.
+   */
+  secrets: readonly (string | KeyObject)[];
   /** Allowed clock difference in seconds, past and future alike. */
   toleranceSeconds?: number;
   /** Current time in unix seconds (for tests). */
@@ -44,7 +47,9 @@ export function verify({
   if (Math.abs(now - parsed.timestamp) > toleranceSeconds) {
     return { ok: false, reason: "timestamp_out_of_tolerance" };
   }
-  for (const [secretIndex, secret] of secrets.entries()) {
+  for (let secretIndex = 0; secretIndex < secrets.length; secretIndex++) {
+    const secret = secrets[secretIndex];
+    if (secret === undefined) continue;
     const expected = computeSignature(payload, secret, parsed.timestamp);
     // Every candidate is compared so the time taken does not depend on which one matched.
     let matched = false;
