@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdForEvent } from "../src/job-id.ts";
 import { DEFAULT_COMPLETED_RETENTION_SECONDS } from "../src/job-options.ts";
 import { EventProducer } from "../src/producer.ts";
+import { EVENTS_STREAM_MAX_LEN } from "../src/queue-settings.ts";
 import { createProducerConnection } from "../src/redis-connection.ts";
 import { RETRY_SPAN_SECONDS } from "../src/retry-schedule.ts";
 
@@ -119,6 +120,24 @@ describe("ids that name BullMQ's own keys", () => {
     expect(await queue.isPaused()).toBe(false);
     // And ordinary events still go through.
     expect((await producer.enqueue(event())).duplicate).toBe(false);
+  });
+});
+
+describe("the events stream", () => {
+  it("is trimmed to EVENTS_STREAM_MAX_LEN, not BullMQ's 10,000, on every queue", async () => {
+    for (const name of allQueueNames) {
+      expect(await admin.hget(`${prefix}:${name}:meta`, "opts.maxLenEvents")).toBe(
+        String(EVENTS_STREAM_MAX_LEN),
+      );
+    }
+    // XADD … MAXLEN ~ trims whole stream nodes (100 entries each by default).
+    const queue = queueOf(producer, "fanfare-consumer");
+    await queue.addBulk(
+      Array.from({ length: 700 }, (_, index) => ({ name: "consumer.linked", data: { index } })),
+    );
+    const length = await admin.xlen(`${prefix}:fanfare-consumer:events`);
+    expect(length).toBeGreaterThanOrEqual(EVENTS_STREAM_MAX_LEN);
+    expect(length).toBeLessThan(EVENTS_STREAM_MAX_LEN + 200);
   });
 });
 
