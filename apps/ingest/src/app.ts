@@ -16,6 +16,7 @@ import {
   EvictionGate,
   type PolicyNotReady,
 } from "./eviction-gate.ts";
+import { lazyChildLoggerFactory } from "./lazy-child-logger.ts";
 import { createIngestMetrics, type IngestMetrics, type RequestOutcome } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { WEBHOOK_PATH, webhookRoutes } from "./routes/webhook.ts";
@@ -114,6 +115,8 @@ export function buildApp(deps: IngestDeps) {
     // The route logs what matters per delivery; Fastify's two lines per request would flood the
     // logs during a drop.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log gets its pino child only when the request logs something (most never do).
+    ...(deps.logger ? { childLoggerFactory: lazyChildLoggerFactory } : {}),
     requestIdHeader: "x-request-id",
     // Longer than common load balancer idle timeouts (60 s), so the LB closes first.
     keepAliveTimeout: 65_000,

@@ -150,3 +150,44 @@ describe("fault: Redis is down while deliveries and readiness probes keep coming
     expect(metrics).toMatch(/fanfare_ingest_requests_total\{outcome="unavailable"\} [1-9]\d+/);
   }, 30_000);
 });
+
+describe("request log lines", () => {
+  it("a rejected delivery's warn line carries its request id and the service, as a pino child's would; at debug an accepted one logs too, at info it does not", async () => {
+    const info = captureLogs();
+    const h = await createHarness({ logger: info.logger });
+    cleanups.push(() => h.close());
+    const accepted = signedDelivery(uniqueEvent());
+    expect((await h.app.inject(accepted)).statusCode).toBe(200);
+    const signed = signedDelivery(uniqueEvent());
+    const rejected = {
+      ...signed,
+      headers: {
+        ...signed.headers,
+        "x-fanfare-signature": "t=1,v1=00",
+        "x-request-id": "req-log-test-1",
+      },
+    };
+    expect((await h.app.inject(rejected)).statusCode).toBe(401);
+    const lines = info.lines().filter((line) => line.msg !== undefined && "reqId" in line);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        service: "ingest",
+        reqId: "req-log-test-1",
+        code: "INGEST_MALFORMED_SIGNATURE",
+        msg: "webhook rejected",
+      }),
+    ]);
+
+    const debug = captureLogs("debug");
+    const d = await createHarness({ logger: debug.logger });
+    cleanups.push(() => d.close());
+    const event = uniqueEvent();
+    expect((await d.app.inject(signedDelivery(event))).statusCode).toBe(200);
+    expect(debug.lines().find((line) => line.msg === "webhook received")).toMatchObject({
+      level: 20,
+      eventId: event.id,
+      reqId: expect.any(String),
+    });
+  });
+});
