@@ -1,5 +1,5 @@
 import type { AuctionsTable, Database } from "@fanfare-relay/db/schema";
-import { sql, type Expression, type Selectable, type Transaction } from "kysely";
+import { expressionBuilder, sql, type Expression, type Selectable, type Transaction } from "kysely";
 
 export interface AuctionFacts {
   currency?: string | undefined;
@@ -18,12 +18,8 @@ export type Auction = Selectable<AuctionsTable>;
  * outbid reported a higher bid we never saw, the high bidder is unknown, not the best bidder we
  * know.
  */
-function highBidderAt(
-  tx: Transaction<Database>,
-  auctionId: Expression<string>,
-  highBid: Expression<number | null>,
-) {
-  return tx
+function highBidderAt(auctionId: Expression<string>, highBid: Expression<number | null>) {
+  return expressionBuilder<Database>()
     .selectFrom("auction_bids")
     .select("auction_bids.consumer_id")
     .where("auction_bids.auction_id", "=", auctionId)
@@ -61,7 +57,7 @@ export async function mergeAuction(
         status: endedAt === null ? "open" : "ended",
         currency: facts.currency ?? null,
         high_bid: highBid,
-        high_bidder_id: highBidderAt(tx, sql.val(auctionId), sql.val(highBid)),
+        high_bidder_id: highBidderAt(sql.val(auctionId), sql.val(highBid)),
         winner_id: facts.winnerId ?? null,
         final_bid: facts.finalBid ?? null,
         ended_at: endedAt,
@@ -84,7 +80,7 @@ export async function mergeAuction(
             status: sql<"open" | "ended">`CASE
               WHEN COALESCE(excluded.ended_at, auctions.ended_at) IS NOT NULL THEN 'ended'
               ELSE 'open' END`,
-            high_bidder_id: highBidderAt(tx, sql.ref("auctions.auction_id"), mergedHighBid),
+            high_bidder_id: highBidderAt(sql.ref("auctions.auction_id"), mergedHighBid),
           }))
           // The high bidder is read from the bids this statement's snapshot sees. Every
           // transaction that stores a bid merges its auction too (bid_placed), so a bid committed
