@@ -24,6 +24,7 @@ import { cpuShares, cpuSnapshot } from "./cpu-sampler.ts";
 import { dropEventMix } from "./drop-event-mix.ts";
 import { LagSampler, sampleQueues } from "./queue-lag-sampler.ts";
 import { sendSigned } from "./signed-sender.ts";
+import { watchFailures, type FailureWatch } from "./watch-failures.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
@@ -66,6 +67,7 @@ const smtp = await startCountingSmtp();
 const prefix = uniquePrefix("bench-e2e");
 const redis = new Redis(redisUrl);
 const apps: AppProcess[] = [];
+let failures: FailureWatch | undefined;
 let failed = false;
 try {
   // The server's default, stated rather than inherited: every commit waits for its WAL flush.
@@ -115,6 +117,7 @@ try {
   const cpuBefore = new Map(apps.map((app) => [app, app.cpuMs()]));
   const machineBefore = await cpuSnapshot();
   const benchCpuBefore = process.cpuUsage();
+  failures = await watchFailures(redisUrl, prefix);
   const sampler = new LagSampler(redis, prefix);
   sampler.start();
   const sent = await sendSigned({
@@ -157,6 +160,7 @@ try {
     await sleep(POLL_MS);
   }
   await sampler.stop();
+  const failureReport = await failures.close(redis);
   const backends = await sql<{ pid: number }>`
     SELECT pid FROM pg_stat_activity
     WHERE datname = current_database() OR backend_type <> 'client backend'`.execute(database.db);
@@ -175,6 +179,9 @@ try {
       peakRssMb: app.peakRssMb(),
     };
   });
+  // Events that needed more than one attempt (their failed attempts' reasons came from BullMQ).
+  const retried = await sql<{ count: number }>`
+    SELECT count(*)::int AS count FROM webhook_events WHERE attempts > 1`.execute(database.db);
   const deadLetters = await sql<{ count: number }>`
     SELECT count(*)::int AS count FROM webhook_dead_letters`.execute(database.db);
 
@@ -200,19 +207,29 @@ try {
         delayed: sample.delayed,
         applied: sample.completed,
         "oldest unapplied s": Number((sample.oldestUnappliedMs / 1000).toFixed(1)),
+        "… not retrying s": Number((sample.oldestQueuedMs / 1000).toFixed(1)),
       })),
   );
   const ages = samples.map((sample) => sample.oldestUnappliedMs / 1000);
+  const queuedAges = samples.map((sample) => sample.oldestQueuedMs / 1000);
   const backlogs = samples.map((sample) =>
     families.reduce((sum, family) => sum + sample.backlog[family], 0),
   );
   const maxBacklog = (family: Family) =>
     Math.max(0, ...samples.map((sample) => sample.backlog[family]));
   console.log(
-    `lag over ${String(samples.length)} samples: oldest unapplied event max ${Math.max(0, ...ages).toFixed(1)} s, p99 ${percentile(ages, 0.99).toFixed(1)} s; backlog (all queues) max ${String(Math.max(0, ...backlogs))}, p99 ${String(percentile(backlogs, 0.99))}; per queue max ${families.map((family) => `${family} ${String(maxBacklog(family))}`).join(", ")}` +
+    `lag over ${String(samples.length)} samples: oldest unapplied event max ${Math.max(0, ...ages).toFixed(1)} s, p99 ${percentile(ages, 0.99).toFixed(1)} s (leaving out events waiting for a retry: max ${Math.max(0, ...queuedAges).toFixed(1)} s, p99 ${percentile(queuedAges, 0.99).toFixed(1)} s); backlog (all queues) max ${String(Math.max(0, ...backlogs))}, p99 ${String(percentile(backlogs, 0.99))}; per queue max ${families.map((family) => `${family} ${String(maxBacklog(family))}`).join(", ")}` +
       (sampler.errors > 0 ? `; ${String(sampler.errors)} samples failed` : ""),
   );
 
+  console.log(
+    `events applied on a later attempt: ${String(retried.rows[0]?.count ?? 0)}; attempts BullMQ retried: ${String(failureReport.retried)}, jobs failed for good: ${String(failureReport.failed)}` +
+      [...failureReport.reasons]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([reason, count]) => `\n  ${String(count)} × ${reason.slice(0, 200)}`)
+        .join(""),
+  );
   console.log(
     `\nmails: ${String(smtp.received)} received by SMTP, ${String(outbox.sent)} marked sent, ${String(outbox.pending)} pending`,
   );
@@ -284,6 +301,7 @@ try {
   console.error(error);
   for (const app of apps) console.error(`--- ${app.name}, last lines:\n${app.tail()}`);
 } finally {
+  await failures?.close(redis).catch(() => undefined);
   await Promise.all(apps.map((app) => app.stop()));
   await deleteKeys(redis, prefix);
   redis.disconnect();

@@ -156,7 +156,8 @@ async function measure(mode: Mode, port: number, round: number): Promise<Row> {
       : serverCpuAfter - serverCpuBefore;
   const generatorShare = (generatorCpu.user + generatorCpu.system) / 1000 / wallMs;
   const machineIdle =
-    machine.machineBusy === undefined ? undefined : 1 - machine.machineBusy / cores;
+    // Clamped: tick rounding can make a saturated machine look a hair over 100 % busy.
+    machine.machineBusy === undefined ? undefined : Math.max(0, 1 - machine.machineBusy / cores);
 
   let missing: number | undefined;
   const redis = new Redis(redisUrl);
@@ -187,7 +188,7 @@ async function measure(mode: Mode, port: number, round: number): Promise<Row> {
       machine.redis === undefined ? undefined : machine.redis * wallSeconds * 1000,
     ),
     "generator CPU %": Math.round(generatorShare * 100),
-    "machine idle %": machineIdle === undefined ? undefined : Math.round(machineIdle * 100),
+    "machine idle %": machineIdle === undefined ? undefined : Math.round(machineIdle * 100) + 0,
     "2xx": result["2xx"],
     "non-2xx": result.non2xx,
     errors: result.errors + result.timeouts,
@@ -238,7 +239,10 @@ for (let round = 1; round <= rounds; round += 1) {
   }
 }
 console.table(
-  rows.map(({ "generator bound": bound, ...row }) => ({ ...row, "gen. bound": bound })),
+  rows.map(({ "generator bound": bound, ...row }) => ({
+    ...Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value ?? "n/a"])),
+    "gen. bound": bound,
+  })),
 );
 
 const mean = (mode: Mode, column: "req/s" | "server CPU µs/req") => {

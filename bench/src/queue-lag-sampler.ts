@@ -15,8 +15,10 @@ export interface LagSample {
   /** Completed and failed jobs, all queues. */
   completed: number;
   failed: number;
-  /** Age of the oldest job waiting, running or delayed, ms; 0 when there is none. */
+  /** Age of the oldest job waiting, running or delayed (retry pending), ms; 0 when none. */
   oldestUnappliedMs: number;
+  /** The same without delayed jobs: how far behind the workers are on first attempts. */
+  oldestQueuedMs: number;
 }
 
 /** Jobs the oldest-age probe looks at in each queue's delayed set. */
@@ -54,8 +56,9 @@ export async function sampleQueues(
     completed: 0,
     failed: 0,
     oldestUnappliedMs: 0,
+    oldestQueuedMs: 0,
   };
-  const candidates: { family: Family; id: string }[] = [];
+  const candidates: { family: Family; id: string; delayed: boolean }[] = [];
   families.forEach((family, index) => {
     const [wait, active, prioritized, delayed, completed, failed, oldest, running, retrying] =
       results.slice(index * 9, index * 9 + 9);
@@ -63,22 +66,24 @@ export async function sampleQueues(
     sample.delayed += Number(delayed);
     sample.completed += Number(completed);
     sample.failed += Number(failed);
-    const ids = [
-      ...(typeof oldest === "string" ? [oldest] : []),
-      ...(running as string[]),
-      ...(retrying as string[]),
-    ];
-    for (const id of ids) candidates.push({ family, id });
+    const queued = [...(typeof oldest === "string" ? [oldest] : []), ...(running as string[])];
+    for (const id of queued) candidates.push({ family, id, delayed: false });
+    for (const id of retrying as string[]) candidates.push({ family, id, delayed: true });
   });
   if (candidates.length > 0) {
     const stamps = redis.pipeline();
     for (const { family, id } of candidates) stamps.hget(key(family, id), "timestamp");
     const now = Date.now();
-    for (const [error, stamp] of (await stamps.exec()) ?? []) {
-      // A job finished (and its hash moved on) between the two round trips: not unapplied.
-      if (error !== null || stamp === null) continue;
-      sample.oldestUnappliedMs = Math.max(sample.oldestUnappliedMs, now - Number(stamp));
-    }
+    const stamped = (await stamps.exec()) ?? [];
+    stamped.forEach(([error, stamp], index) => {
+      // A job removed between the two round trips is not unapplied.
+      if (error !== null || stamp === null) return;
+      const age = now - Number(stamp);
+      sample.oldestUnappliedMs = Math.max(sample.oldestUnappliedMs, age);
+      if (candidates[index]?.delayed === false) {
+        sample.oldestQueuedMs = Math.max(sample.oldestQueuedMs, age);
+      }
+    });
   }
   return sample;
 }

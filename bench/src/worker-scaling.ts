@@ -86,6 +86,15 @@ console.table(
     workers: fixed(result.cpu.bench),
     postgres: fixed(result.cpu.postgres),
     redis: fixed(result.cpu.redis),
+    // Everything else on the machine: other tenants' load competes for the same cores.
+    other: fixed(
+      result.cpu.machineBusy === undefined
+        ? undefined
+        : result.cpu.machineBusy -
+            result.cpu.bench -
+            (result.cpu.postgres ?? 0) -
+            (result.cpu.redis ?? 0),
+    ),
     "workers ms/ev": perEvent(result.cpu.bench, result.eventsPerSecond),
     "pg ms/ev": perEvent(result.cpu.postgres, result.eventsPerSecond),
     "redis ms/ev": perEvent(result.cpu.redis, result.eventsPerSecond),
