@@ -147,6 +147,36 @@ describe("POST /webhooks/fanfare: accepted deliveries", () => {
     expect(job?.name).toBe("loyalty.points_awarded");
   });
 
+  it("counts accepted, duplicate and unrouted deliveries, duplicates and enqueue times per queue, the same on every scrape", async () => {
+    const mh = await createHarness();
+    try {
+      const event = uniqueEvent();
+      for (const delivery of [event, event, uniqueEvent(), uniqueEvent({ type: "x.unknown" })]) {
+        expect((await mh.app.inject(signedDelivery(delivery))).statusCode).toBe(200);
+      }
+      expect((await mh.app.inject({ ...signedDelivery(event), payload: "{}" })).statusCode).toBe(
+        401,
+      );
+      for (let scrape = 0; scrape < 2; scrape++) {
+        const { body } = await mh.app.inject({ method: "GET", url: "/metrics" });
+        for (const line of [
+          'fanfare_ingest_requests_total{outcome="accepted"} 2',
+          'fanfare_ingest_requests_total{outcome="duplicate"} 1',
+          'fanfare_ingest_requests_total{outcome="unrouted"} 1',
+          'fanfare_ingest_requests_total{outcome="unauthorized"} 1',
+          'fanfare_ingest_duplicates_total{queue="fanfare-queue"} 1',
+          'fanfare_ingest_signature_secret_matches_total{secret_index="0"} 4',
+          'fanfare_ingest_enqueue_duration_seconds_count{queue="fanfare-queue"} 3',
+          'fanfare_ingest_enqueue_duration_seconds_count{queue="fanfare-unrouted"} 1',
+        ]) {
+          expect(body).toContain(line);
+        }
+      }
+    } finally {
+      await mh.close();
+    }
+  });
+
   it("does not validate data at the door: a bad payload of a known type is queued for the worker to dead-letter", async () => {
     const event = uniqueEvent({ type: "auction.bid_placed", data: { amount: "lots" } });
     expect((await h.app.inject(signedDelivery(event))).statusCode).toBe(200);

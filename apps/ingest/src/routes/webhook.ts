@@ -54,11 +54,12 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
 
   // Imported once: an HMAC keyed with a string imports the key on every request.
   const secretKeys = secrets.map(secretKey);
-  // The series a delivery touches, bound once: no label object per request.
+  // The series a delivery touches, bound once: no label object per request, and the two counters
+  // every delivery increments are plain numbers until a scrape.
   const outcomes = {
-    accepted: metrics.requests.labels({ outcome: "accepted" }),
-    duplicate: metrics.requests.labels({ outcome: "duplicate" }),
-    unrouted: metrics.requests.labels({ outcome: "unrouted" }),
+    accepted: metrics.deferredRequests.bind({ outcome: "accepted" }),
+    duplicate: metrics.deferredRequests.bind({ outcome: "duplicate" }),
+    unrouted: metrics.deferredRequests.bind({ outcome: "unrouted" }),
   };
   const perQueue = new Map(
     allQueueNames.map((queue) => [
@@ -70,7 +71,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
     ]),
   );
   const secretMatches = secrets.map((_secret, index) =>
-    metrics.secretMatches.labels({ secret_index: String(index) }),
+    metrics.deferredSecretMatches.bind({ secret_index: String(index) }),
   );
 
   app.post(WEBHOOK_PATH, async (request, reply) => {
