@@ -26,13 +26,20 @@ export async function lockConsumer(tx: Transaction<Database>, consumerId: string
   );
 }
 
-/** {@link lockConsumer} for several consumers, in one global order so two callers cannot deadlock. */
+/**
+ * {@link lockConsumer} for several consumers in one statement, in one global order (sorted ids)
+ * so two callers cannot deadlock on them.
+ */
 export async function lockConsumers(
   tx: Transaction<Database>,
   consumerIds: readonly string[],
 ): Promise<void> {
   const sorted = [...new Set(consumerIds)].sort();
-  for (const consumerId of sorted) await lockConsumer(tx, consumerId);
+  if (sorted.length === 0) return;
+  if (sorted.length === 1 && sorted[0] !== undefined) return lockConsumer(tx, sorted[0]);
+  // A function scan over unnest yields (and locks) in array order.
+  await sql`SELECT count(pg_advisory_xact_lock(${sql.lit(CONSUMER_LOCK_SPACE)}, hashtext(id)))
+    FROM unnest(${sorted}::text[]) AS consumer(id)`.execute(tx);
 }
 
 /**
@@ -45,11 +52,24 @@ export async function findConsumerEmail(
   tx: Transaction<Database>,
   consumerId: string,
 ): Promise<string | undefined> {
-  await lockConsumer(tx, consumerId);
-  const row = await tx
+  return (await findConsumerEmails(tx, [consumerId])).get(consumerId);
+}
+
+/**
+ * {@link findConsumerEmail} for several consumers: their locks in one statement, then one
+ * lookup. Consumers with no known email are absent from the map.
+ */
+export async function findConsumerEmails(
+  tx: Transaction<Database>,
+  consumerIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (consumerIds.length === 0) return new Map();
+  await lockConsumers(tx, consumerIds);
+  const rows = await tx
     .selectFrom("consumers")
-    .select("email")
-    .where("id", "=", consumerId)
-    .executeTakeFirst();
-  return row?.email ?? undefined;
+    .select(["id", "email"])
+    .where("id", "in", [...new Set(consumerIds)])
+    .where("email", "is not", null)
+    .execute();
+  return new Map(rows.flatMap((row) => (row.email === null ? [] : [[row.id, row.email]])));
 }

@@ -16,7 +16,12 @@ import {
   settleAppliedEvent,
   type EventHead,
 } from "./webhook-events.ts";
-import { EmailDeliveryError, deliverEventEmails, type EmailSender } from "./email-outbox.ts";
+import {
+  EmailDeliveryError,
+  deliverEmails,
+  type DeliveryReport,
+  type EmailSender,
+} from "./email-outbox.ts";
 import { FailureRateMonitor } from "./failure-rate.ts";
 import type { HandlerMap } from "./handler.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
@@ -86,6 +91,13 @@ export interface FamilyWorker {
   reconcileDeadLetters(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** A batch's answer for one event: applied (or found applied), and its mail sent or not. */
+interface BatchOutcome extends AppliedEvent {
+  report: DeliveryReport;
+}
+
+const noMail: DeliveryReport = Object.freeze({ sent: [], failed: [] });
 
 export interface JobResult {
   outcome: ProcessOutcome;
@@ -353,7 +365,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
    * applied again one by one, so a poison event fails alone (as its own job, retried and
    * dead-lettered as ever) and its neighbours commit.
    */
-  async function applyBatch(events: TypedEvent[]): Promise<BatchResult<AppliedEvent>[]> {
+  async function applyInTransactions(events: TypedEvent[]): Promise<BatchResult<AppliedEvent>[]> {
     metrics.batchSize.observe({ queue: queueName }, events.length);
     if (events.length > 1) {
       try {
@@ -378,6 +390,38 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     }
     return results;
   }
+
+  /**
+   * Applies a batch, then sends its mail: after the commit, never inside it (a slow SMTP server
+   * must not hold the events' domain rows locked, and a failed send must not undo an event). A
+   * duplicate may have mails left from an attempt whose sending failed; a fresh event has only
+   * those it just queued (most queue none: they are not looked up).
+   */
+  async function applyBatch(events: TypedEvent[]): Promise<BatchResult<BatchOutcome>[]> {
+    const applied = await applyInTransactions(events);
+    const mailing = events.filter((event, index) => {
+      const result = applied[index];
+      return (
+        result?.ok === true &&
+        (result.value.outcome === "duplicate" || result.value.emailsQueued > 0)
+      );
+    });
+    let reports: Map<string, DeliveryReport> | undefined;
+    let deliveryError: unknown;
+    try {
+      reports = await deliverEmails(db, mailer, [...new Set(mailing.map((event) => event.id))]);
+    } catch (error) {
+      deliveryError = error;
+    }
+    return applied.map((result, index) => {
+      const event = events[index];
+      if (!result.ok || event === undefined) return result as BatchResult<BatchOutcome>;
+      if (!mailing.includes(event)) return { ok: true, value: { ...result.value, report: noMail } };
+      const report = reports?.get(event.id);
+      if (report === undefined) return { ok: false, error: deliveryError };
+      return { ok: true, value: { ...result.value, report } };
+    });
+  }
   const batcher = new MicroBatcher({ maxSize: batchSize, maxWaitMs: batchWaitMs, run: applyBatch });
 
   async function processJob(job: Job): Promise<JobResult> {
@@ -385,15 +429,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     let event: TypedEvent | undefined;
     try {
       event = parseFamilyEvent(family, job.data);
-      const { outcome, emailsQueued } = await batcher.submit(event);
-      // After the commit, never inside it: a slow SMTP server must not hold the event's domain
-      // rows locked, and a failed send must not undo the event. A duplicate may have mails left
-      // from an attempt whose sending failed; a fresh event has only those it just queued (most
-      // queue none, and skipping the lookup saves a round trip per event).
-      const report =
-        outcome === "duplicate" || emailsQueued > 0
-          ? await deliverEventEmails(db, mailer, event.id)
-          : { sent: [], failed: [] };
+      const { outcome, report } = await batcher.submit(event);
       for (const sent of report.sent) {
         metrics.emails.inc({ queue: queueName, template: sent.template, outcome: "sent" });
       }

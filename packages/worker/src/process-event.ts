@@ -12,8 +12,9 @@ import type { SchemaIssue } from "@fanfare-relay/events/issues";
 import type { Insertable, Kysely } from "kysely";
 import { claimEvents } from "./webhook-events.ts";
 import { resolveDeadLetters } from "./dead-letters.ts";
-import { cancelEmail, cancelEmailsStartingWith, queueEmail } from "./email-outbox.ts";
-import type { EventHandler, HandlerContext, HandlerMap } from "./handler.ts";
+import { cancelEmails, cancelEmailsStartingWith, queueEmails } from "./email-outbox.ts";
+import { lockConsumers } from "./consumer-email.ts";
+import type { BatchHandler, EmailDraft, EventHandler, HandlerMap } from "./handler.ts";
 import { PermanentEventError } from "./permanent-error.ts";
 import { eventTime, storableKey } from "./storable.ts";
 
@@ -66,35 +67,45 @@ export interface AppliedEvent {
 }
 
 type AnalyticsRow = Insertable<Database["analytics_events"]>;
+type AnyHandler = EventHandler<EventType> | BatchHandler<EventType>;
 
 /** Events of one entity apply in the order they happened, whatever order the batch came in. */
 const byTimeThenId = (a: TypedEvent, b: TypedEvent) =>
   a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** The consumer an event names, whose advisory lock (consumer-email.ts) the batch takes first. */
+function consumerOf(event: TypedEvent): string | undefined {
+  const data = event.data as { consumerId?: unknown };
+  return typeof data.consumerId === "string" ? data.consumerId : undefined;
+}
+
 /**
  * Applies a batch of events exactly once each, in one transaction: their claims in
  * `webhook_events` (one statement), the handlers' rows, the outbox emails and the analytics rows
- * (one statement) commit together or not at all. Handlers run one after the other in a defined
- * order (event time, then id), so a lifecycle split across one batch applies as it would one
- * event at a time. Answers one result per event, in the order given; an id given twice is applied
- * once (the later ones are duplicates). A retry that applies an event resolves the dead letter an
- * earlier failure left; a duplicate changes nothing (its letter, if any, is settled by the caller
- * once the event's mail is sent).
+ * (one statement) commit together or not at all. Types apply in the order the family's handler
+ * map lists them, each type's events in event-time order (then id): a {@link BatchHandler} gets
+ * them all at once, an {@link EventHandler} one at a time. Handlers of a family are
+ * order-independent, so the rows end as they would one event at a time. The advisory locks of
+ * every consumer the events name are taken first, in one sorted statement, so concurrent batches
+ * (of this family or another) cannot deadlock on them.
  *
- * Throws whatever a handler or statement throws, having applied nothing: the caller isolates the
- * failing event by applying the batch's events one by one.
+ * Answers one result per event, in the order given; an id given twice is applied once (the later
+ * ones are duplicates). A retry that applies an event resolves the dead letter an earlier failure
+ * left; a duplicate changes nothing (its letter, if any, is settled by the caller once the event's
+ * mail is sent). Throws whatever a handler or statement throws, having applied nothing: the caller
+ * isolates the failing event by applying the batch's events one by one.
  */
 export async function applyEvents<F extends Family>(
   options: ProcessEventOptions<F>,
   events: readonly TypedEvent[],
 ): Promise<AppliedEvent[]> {
-  const { db, family, handlers, messageIdDomain, shopUrl } = options;
+  const { db, family, messageIdDomain, shopUrl } = options;
   // The map is keyed by this family's types and parseFamilyEvent checked the family.
-  const handlerMap = handlers as unknown as Record<string, EventHandler<EventType> | undefined>;
+  const handlers = options.handlers as unknown as Record<string, AnyHandler | undefined>;
   const results = new Map<TypedEvent, AppliedEvent>();
   const distinct = new Map<string, TypedEvent>();
   for (const event of events) {
-    if (handlerMap[event.type] === undefined) {
+    if (handlers[event.type] === undefined) {
       throw new PermanentEventError("WORKER_WRONG_QUEUE", `no ${family} handler for ${event.type}`);
     }
     const key = storableKey(event.id);
@@ -103,6 +114,10 @@ export async function applyEvents<F extends Family>(
   }
   const batch = [...distinct.values()].sort(byTimeThenId);
   await db.transaction().execute(async (tx) => {
+    await lockConsumers(
+      tx,
+      batch.flatMap((event) => consumerOf(event) ?? []),
+    );
     const claims = await claimEvents(tx, batch, family);
     // Every dead letter comes with a `webhook_events` row (written with it, in one transaction),
     // so events claimed for the first time have none to resolve. An event already applied keeps
@@ -111,39 +126,71 @@ export async function applyEvents<F extends Family>(
       tx,
       batch.filter((_, index) => claims[index] === "again").map((event) => event.id),
     );
-    const analytics: AnalyticsRow[] = [];
+    const byType = new Map<string, TypedEvent[]>();
     for (const [index, event] of batch.entries()) {
       if (claims[index] === "applied") {
         results.set(event, { outcome: "duplicate", emailsQueued: 0 });
         continue;
       }
-      const applied: AppliedEvent = { outcome: "applied", emailsQueued: 0 };
-      const occurredAt = new Date(event.created * 1000);
-      const context: HandlerContext<EventType> = {
+      results.set(event, { outcome: "applied", emailsQueued: 0 });
+      const ofType = byType.get(event.type);
+      if (ofType === undefined) byType.set(event.type, [event]);
+      else ofType.push(event);
+    }
+    const analytics: AnalyticsRow[] = [];
+    // Nothing reads them back while the batch applies: written once, at its end.
+    const recordAnalytics = (
+      event: TypedEvent,
+      name: string,
+      properties: Record<string, unknown>,
+    ) => {
+      analytics.push({
+        name,
+        event_id: event.id,
+        properties: JSON.stringify(properties),
+        occurred_at: new Date(event.created * 1000),
+      });
+    };
+    const queueEmailsOf = async (emails: readonly { event: TypedEvent; draft: EmailDraft }[]) => {
+      await queueEmails(
         tx,
-        event,
-        occurredAt,
-        links: { shopUrl },
-        queueEmail: async (draft) => {
-          await queueEmail(tx, draft, event.id, messageIdDomain);
-          applied.emailsQueued += 1;
-        },
-        cancelEmail: (key) => cancelEmail(tx, key),
-        cancelEmailsStartingWith: (prefix) => cancelEmailsStartingWith(tx, prefix),
-        // Nothing reads them back while the batch applies: written once, at its end.
-        recordAnalytics: (name, properties) => {
-          analytics.push({
-            name,
-            event_id: event.id,
-            properties: JSON.stringify(properties),
-            occurred_at: occurredAt,
-          });
-          return Promise.resolve();
-        },
-      };
-      const handler = handlerMap[event.type];
-      if (handler !== undefined) await handler(context);
-      results.set(event, applied);
+        emails.map(({ event, draft }) => ({ draft, eventId: event.id })),
+        messageIdDomain,
+      );
+      for (const { event } of emails) {
+        const applied = results.get(event);
+        if (applied !== undefined) applied.emailsQueued += 1;
+      }
+    };
+    for (const [type, handler] of Object.entries(handlers)) {
+      const ofType = byType.get(type);
+      if (ofType === undefined || handler === undefined) continue;
+      if ("applyBatch" in handler) {
+        await handler.applyBatch({
+          tx,
+          events: ofType,
+          links: { shopUrl },
+          queueEmails: queueEmailsOf,
+          cancelEmails: (keys) => cancelEmails(tx, keys),
+          recordAnalytics,
+        });
+        continue;
+      }
+      for (const event of ofType) {
+        await handler({
+          tx,
+          event,
+          occurredAt: new Date(event.created * 1000),
+          links: { shopUrl },
+          queueEmail: (draft) => queueEmailsOf([{ event, draft }]),
+          cancelEmail: (key) => cancelEmails(tx, [key]),
+          cancelEmailsStartingWith: (prefix) => cancelEmailsStartingWith(tx, prefix),
+          recordAnalytics: (name, properties) => {
+            recordAnalytics(event, name, properties);
+            return Promise.resolve();
+          },
+        });
+      }
     }
     if (analytics.length > 0) {
       await tx

@@ -1,37 +1,58 @@
-import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { findConsumerEmail } from "@fanfare-relay/worker/consumer-email";
+import type { BatchHandler } from "@fanfare-relay/worker/handler";
+import { findConsumerEmails } from "@fanfare-relay/worker/consumer-email";
 import { admissionEmailKey, admissionGrantedEmail } from "@fanfare-relay/emails/admission-granted";
-import { mergeAdmission } from "../admissions.ts";
+import { mergeAdmissions } from "../admissions.ts";
 
-export const consumerAdmitted: EventHandler<"queue.consumer_admitted"> = async (context) => {
-  const { tx, event, links } = context;
-  const { consumerId, experienceId, admissionToken, expiresAt, waitTimeSeconds } = event.data;
-  const admission = await mergeAdmission(tx, experienceId, consumerId, {
-    distributionId: event.data.distributionId,
-    token: admissionToken,
-    admittedAt: event.data.admittedAt,
-    expiresAt,
-    position: event.data.position,
-    waitSeconds: waitTimeSeconds,
-  });
-  await context.recordAnalytics("admission_granted", {
-    consumerId,
-    experienceId,
-    waitTime: waitTimeSeconds ?? null,
-  });
+export const consumerAdmitted: BatchHandler<"queue.consumer_admitted"> = {
+  async applyBatch({ tx, events, links, queueEmails, recordAnalytics }) {
+    const admissions = await mergeAdmissions(
+      tx,
+      events.map(({ data }) => ({
+        experienceId: data.experienceId,
+        consumerId: data.consumerId,
+        distributionId: data.distributionId,
+        token: data.admissionToken,
+        admittedAt: data.admittedAt,
+        expiresAt: data.expiresAt,
+        position: data.position,
+        waitSeconds: data.waitTimeSeconds,
+      })),
+    );
+    for (const event of events) {
+      const { consumerId, experienceId, waitTimeSeconds } = event.data;
+      recordAnalytics(event, "admission_granted", {
+        consumerId,
+        experienceId,
+        waitTime: waitTimeSeconds ?? null,
+      });
+    }
 
-  // No "you're in" mail for an admission already completed or expired, or whose window has
-  // passed by the time we see it (a late retry): the link would no longer work.
-  if (admission.status !== "active" || new Date(expiresAt).getTime() <= Date.now()) return;
-  const to = await findConsumerEmail(tx, consumerId);
-  if (to === undefined) return;
-  await context.queueEmail(
-    admissionGrantedEmail({
-      key: admissionEmailKey(experienceId, consumerId),
-      to,
-      shopUrl: links.shopUrl,
-      token: admissionToken,
-      expiresAt,
-    }),
-  );
+    // No "you're in" mail for an admission already completed or expired, or whose window has
+    // passed by the time we see it (a late retry): the link would no longer work.
+    const now = Date.now();
+    const owed = events.filter(
+      (event, index) =>
+        admissions[index]?.status === "active" && new Date(event.data.expiresAt).getTime() > now,
+    );
+    if (owed.length === 0) return;
+    const emails = await findConsumerEmails(
+      tx,
+      owed.map((event) => event.data.consumerId),
+    );
+    await queueEmails(
+      owed.flatMap((event) => {
+        const { consumerId, experienceId, admissionToken, expiresAt } = event.data;
+        const to = emails.get(consumerId);
+        if (to === undefined) return [];
+        const draft = admissionGrantedEmail({
+          key: admissionEmailKey(experienceId, consumerId),
+          to,
+          shopUrl: links.shopUrl,
+          token: admissionToken,
+          expiresAt,
+        });
+        return [{ event, draft }];
+      }),
+    );
+  },
 };

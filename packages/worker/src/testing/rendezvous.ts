@@ -1,7 +1,7 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import { sql, type Kysely } from "kysely";
 import { setTimeout as delay } from "node:timers/promises";
-import type { EventHandler } from "../handler.ts";
+import type { BatchHandler, EventHandler } from "../handler.ts";
 
 /**
  * A meeting point for `parties` concurrent transactions, to force the interleaving where each has
@@ -36,14 +36,24 @@ export function transactionRendezvous(
   };
 }
 
-/** Handler maps whose handlers wait at `arrive` after their work, before their commit. */
+type AnyHandler = EventHandler<never> | BatchHandler<never>;
+
+/** Handler maps whose handlers (one at a time or batch) wait at `arrive` after their work. */
 export function holdBeforeCommit<M extends object>(handlers: M, arrive: () => Promise<void>): M {
-  const held: Record<string, EventHandler<never>> = {};
-  for (const [type, handler] of Object.entries(handlers) as [string, EventHandler<never>][]) {
-    held[type] = async (context) => {
-      await handler(context);
-      await arrive();
-    };
+  const held: Record<string, AnyHandler> = {};
+  for (const [type, handler] of Object.entries(handlers) as [string, AnyHandler][]) {
+    held[type] =
+      "applyBatch" in handler
+        ? {
+            applyBatch: async (context) => {
+              await handler.applyBatch(context);
+              await arrive();
+            },
+          }
+        : async (context) => {
+            await handler(context);
+            await arrive();
+          };
   }
   return held as unknown as M;
 }
