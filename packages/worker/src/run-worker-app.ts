@@ -113,8 +113,9 @@ export async function runWorkerApp<F extends Family>({
     pglite === undefined ? redactDatabaseUrl(databaseUrl) : `pglite (${env.PGLITE_DATA_DIR})`;
   const db = connect({
     connectionString: databaseUrl,
-    // A job holds one connection for its transaction and may take a second to send its emails.
-    max: env.DATABASE_POOL_SIZE ?? env.WORKER_CONCURRENCY + 2,
+    // A batch holds one connection for its transaction and a second while its mail goes out;
+    // a few batches are in flight at once, next to the readiness checks and the reconciliation.
+    max: env.DATABASE_POOL_SIZE ?? Math.min(env.WORKER_CONCURRENCY + 2, 10),
     onError: (error) => {
       logger.warn({ err: error }, "idle database connection lost");
       // Check now rather than at the next tick: the server may have gone away.
@@ -135,6 +136,8 @@ export async function runWorkerApp<F extends Family>({
     mailer,
     logger,
     concurrency: env.WORKER_CONCURRENCY,
+    batchSize: env.WORKER_BATCH_SIZE,
+    batchWaitMs: env.WORKER_BATCH_WAIT_MS,
     retryTimeScale: env.RETRY_TIME_SCALE,
     lockDurationMs: env.JOB_LOCK_DURATION_MS,
     stalledIntervalMs: env.STALLED_INTERVAL_MS,
@@ -171,6 +174,7 @@ export async function runWorkerApp<F extends Family>({
     const fields = {
       queue: worker.queueName,
       concurrency: env.WORKER_CONCURRENCY,
+      batchSize: env.WORKER_BATCH_SIZE,
       redis: redactRedisUrl(env.REDIS_URL),
       database,
       healthPort: env.PORT,

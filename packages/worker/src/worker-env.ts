@@ -24,7 +24,11 @@ export function workerEnvSchema(defaultPort: number) {
     PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).optional(),
     MIGRATE_ON_START: flag(false),
-    WORKER_CONCURRENCY: integer(1, 10),
+    // Jobs in progress at once; batches form from them, so keep it at least the batch size.
+    WORKER_CONCURRENCY: integer(1, 100),
+    // Bounded by PostgreSQL's 65,535 parameters per statement (a batch's rows × columns).
+    WORKER_BATCH_SIZE: integer(1, 50).pipe(z.number().max(1000)),
+    WORKER_BATCH_WAIT_MS: integer(0, 5).pipe(z.number().max(10_000)),
     PORT: port(defaultPort),
     HOST: z.string().min(1).default("0.0.0.0"),
     SMTP_URL: z

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseWorkerEnv } from "../src/worker-env.ts";
+
+describe("worker settings", () => {
+  it("batches default to 50 events or 5 ms, 100 jobs in progress", () => {
+    const env = parseWorkerEnv("worker-queue", 9101, {});
+    expect(env).toMatchObject({
+      WORKER_CONCURRENCY: 100,
+      WORKER_BATCH_SIZE: 50,
+      WORKER_BATCH_WAIT_MS: 5,
+    });
+  });
+
+  it("WORKER_BATCH_SIZE 0 and 5000, WORKER_BATCH_WAIT_MS -1 → one error naming all three", () => {
+    const parse = () =>
+      parseWorkerEnv("worker-queue", 9101, {
+        WORKER_BATCH_SIZE: "5000",
+        WORKER_BATCH_WAIT_MS: "-1",
+      });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/WORKER_BATCH_SIZE[\s\S]*WORKER_BATCH_WAIT_MS/);
+    expect(() => parseWorkerEnv("worker-queue", 9101, { WORKER_BATCH_SIZE: "0" })).toThrow(
+      /WORKER_BATCH_SIZE/,
+    );
+  });
+});
