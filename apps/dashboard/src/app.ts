@@ -31,6 +31,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { securityHeaders } from "./security-headers.ts";
+import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
 export interface DashboardDeps {
   /**
@@ -87,7 +88,11 @@ export async function buildApp(deps: DashboardDeps) {
   const users = new UserDirectory(deps.users, sessionKey);
   const queues = new Map(
     allQueueNames.map((name) => {
-      const queue = new Queue(name, { connection: deps.redis, prefix: deps.prefix });
+      const queue = new Queue(name, {
+        ...sharedQueueOptions,
+        connection: deps.redis,
+        prefix: deps.prefix,
+      });
       queue.on("error", (error) => {
         app.log.debug({ err: error, queue: name }, "queue error");
       });

@@ -4,6 +4,7 @@ import { familyQueueNames, type Family } from "@fanfare-relay/events/families";
 import type { Logger } from "@fanfare-relay/logging/logger";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
+import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 import { RETRY_BACKOFF_TYPE, retryDelayMs } from "@fanfare-relay/queues/retry-schedule";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -497,7 +498,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     });
   });
 
-  const queue = new Queue(queueName, { connection, prefix });
+  const queue = new Queue(queueName, { ...sharedQueueOptions, connection, prefix });
   queue.on("error", (error) => {
     logger.debug({ err: error }, "queue error");
   });

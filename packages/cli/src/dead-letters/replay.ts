@@ -5,6 +5,7 @@ import type { Kysely } from "kysely";
 import { errorMessage } from "../with-timeout.ts";
 import { markReplayed, type ReplayableLetter } from "./queries.ts";
 import { requeueDeadLetter, type RequeueOutcome } from "@fanfare-relay/worker/requeue-dead-letter";
+import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
 export type ReplayResult =
   | { eventId: string; queue: string; outcome: RequeueOutcome }
@@ -43,7 +44,7 @@ export async function replayDeadLetters({
   const queueFor = (name: string) => {
     let queue = queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: redis, prefix });
+      queue = new Queue(name, { ...sharedQueueOptions, connection: redis, prefix });
       queues.set(name, queue);
     }
     return queue;
