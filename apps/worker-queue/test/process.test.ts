@@ -44,7 +44,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-function startWorker(port: number) {
+function startWorker(port: number, settings: Record<string, string> = {}) {
   const proc = spawnApp(appDir, {
     DATABASE_URL: database.url,
     REDIS_URL: testRedisUrl,
@@ -57,6 +57,7 @@ function startWorker(port: number) {
     JOB_LOCK_DURATION_MS: "2000",
     STALLED_INTERVAL_MS: "1000",
     LOG_LEVEL: "info",
+    ...settings,
   });
   spawned.push(proc);
   return proc;
@@ -154,6 +155,68 @@ describe("fault: a worker process with bad configuration, killed mid-job, or sto
     expect(code).toBe(0);
     expect(await jobState(nextJob)).toBe("completed");
     expect(second.output()).not.toContain("k@example.com");
+  }, 40_000);
+
+  it("killed with SIGKILL mid-batch (10 admissions in one transaction, blocked on a lock) → another worker applies each once: 10 admissions, 10 claims of 1 attempt, 10 mails", async () => {
+    const consumers = Array.from({ length: 10 }, (_, index) => `con_batch_kill_${String(index)}`);
+    await database.db
+      .insertInto("consumers")
+      .values(consumers.map((id) => ({ id, email: `${id}@example.com` })))
+      .execute();
+    // The batch waits until all 10 jobs are in it, then blocks on the table lock.
+    const first = startWorker(await freePort(), {
+      WORKER_BATCH_SIZE: "10",
+      WORKER_BATCH_WAIT_MS: "10000",
+    });
+    await first.waitFor("worker-queue ready");
+    const lock = await lockAdmissions();
+    const events = consumers.map((consumerId) =>
+      sampleEvent("queue.consumer_admitted", {
+        consumerId,
+        experienceId: "exp_batch_kill",
+        expiresAt: inMinutes(30),
+      }),
+    );
+    const jobIds = await Promise.all(
+      events.map(async (event) => (await producer.enqueue(event)).jobId),
+    );
+    await waitUntil(jobBlockedOnLock);
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
+    await lock.release();
+
+    const mailsBefore = smtp.mails.length;
+    const second = startWorker(await freePort());
+    await second.waitFor("worker-queue ready");
+    await waitUntil(async () => {
+      const states = await Promise.all(jobIds.map(jobState));
+      return states.every((state) => state === "completed");
+    }, 20_000);
+    const admissions = await database.db
+      .selectFrom("admissions")
+      .select("consumer_id")
+      .where("experience_id", "=", "exp_batch_kill")
+      .execute();
+    expect(admissions).toHaveLength(10);
+    const claims = await database.db
+      .selectFrom("webhook_events")
+      .select(["status", "attempts"])
+      .where(
+        "event_id",
+        "in",
+        events.map((event) => event.id),
+      )
+      .execute();
+    expect(claims).toEqual(events.map(() => ({ status: "completed", attempts: 1 })));
+    await smtp.waitForMails(mailsBefore + 10);
+    expect(
+      smtp.mails
+        .slice(mailsBefore)
+        .flatMap((mail) => mail.to)
+        .sort(),
+    ).toEqual(consumers.map((id) => `${id}@example.com`).sort());
+    second.child.kill("SIGTERM");
+    await once(second.child, "exit");
   }, 40_000);
 
   it("without DATABASE_URL keeps its rows in embedded PostgreSQL (PGlite) under PGLITE_DATA_DIR", async () => {
