@@ -73,10 +73,30 @@ type AnyHandler = EventHandler<EventType> | BatchHandler<EventType>;
 const byTimeThenId = (a: TypedEvent, b: TypedEvent) =>
   a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** The consumer an event names, whose advisory lock (consumer-email.ts) the batch takes first. */
-function consumerOf(event: TypedEvent): string | undefined {
-  const data = event.data as { consumerId?: unknown };
-  return typeof data.consumerId === "string" ? data.consumerId : undefined;
+/** Fields naming a consumer, at the top of an event's data or in its lists (draw winners). */
+const CONSUMER_FIELDS = ["consumerId", "winnerId"];
+
+/**
+ * Every consumer an event names, whose advisory lock (consumer-email.ts) the batch takes first:
+ * a handler that locks one of them later finds it held, so no batch ever waits for a consumer
+ * lock while holding another taken out of order.
+ */
+function consumersOf(event: TypedEvent): string[] {
+  const named: string[] = [];
+  const collect = (record: object) => {
+    for (const field of CONSUMER_FIELDS) {
+      const value: unknown = (record as Record<string, unknown>)[field];
+      if (typeof value === "string") named.push(value);
+    }
+  };
+  collect(event.data);
+  for (const value of Object.values(event.data)) {
+    if (!Array.isArray(value)) continue;
+    for (const item of value as unknown[]) {
+      if (typeof item === "object" && item !== null) collect(item);
+    }
+  }
+  return named;
 }
 
 /**
@@ -114,10 +134,7 @@ export async function applyEvents<F extends Family>(
   }
   const batch = [...distinct.values()].sort(byTimeThenId);
   await db.transaction().execute(async (tx) => {
-    await lockConsumers(
-      tx,
-      batch.flatMap((event) => consumerOf(event) ?? []),
-    );
+    await lockConsumers(tx, batch.flatMap(consumersOf));
     const claims = await claimEvents(tx, batch, family);
     // Every dead letter comes with a `webhook_events` row (written with it, in one transaction),
     // so events claimed for the first time have none to resolve. An event already applied keeps

@@ -1,7 +1,5 @@
-import type { Database } from "@fanfare-relay/db/schema";
-import type { Transaction } from "kysely";
 import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { lockConsumers } from "@fanfare-relay/worker/consumer-email";
+import { findConsumerEmails, lockConsumers } from "@fanfare-relay/worker/consumer-email";
 import { drawWinnerEmail, drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
 import { mergeWinners } from "../draw-winners.ts";
 
@@ -22,25 +20,6 @@ function uniqueWinners(winners: readonly Winner[]): Winner[] {
     }
   }
   return [...byConsumer.values()];
-}
-
-/**
- * The consumers' emails as far as consumer events have told us (consumers without one are left
- * out), in one statement. The caller holds their locks already (lockConsumers), which is what
- * findConsumerEmail would take one by one: the emails read are those committed by any consumer
- * event applied concurrently.
- */
-async function findEmails(
-  tx: Transaction<Database>,
-  consumerIds: readonly string[],
-): Promise<Map<string, string>> {
-  if (consumerIds.length === 0) return new Map();
-  const rows = await tx
-    .selectFrom("consumers")
-    .select(["id", "email"])
-    .where("id", "in", consumerIds)
-    .execute();
-  return new Map(rows.flatMap((row) => (row.email === null ? [] : [[row.id, row.email]])));
 }
 
 export const winnersSelected: EventHandler<"draw.winners_selected"> = async (context) => {
@@ -69,7 +48,7 @@ export const winnersSelected: EventHandler<"draw.winners_selected"> = async (con
       statusOf.get(winner.consumerId) === "pending_claim" &&
       new Date(winner.claimDeadline).getTime() > now,
   );
-  const emails = await findEmails(
+  const emails = await findConsumerEmails(
     tx,
     mailable.map((winner) => winner.consumerId),
   );
