@@ -130,20 +130,34 @@ try {
     `sent: ${String(sent.acknowledged)} acknowledged in ${((sent.finishedAtMs - sent.startedAtMs) / 1000).toFixed(1)} s, ${String(sent.non2xx)} non-2xx answers, ${String(sent.failedRequests)} failed requests, ${String(sent.abandoned)} abandoned; waiting for the workers`,
   );
 
-  // Drained when Redis counts every acknowledged job finished; then PostgreSQL confirms.
-  let finished = 0;
-  let lastProgress = performance.now();
-  for (;;) {
-    const sample = await sampleQueues(redis, prefix, 0);
-    const now = sample.completed + sample.failed;
-    if (now > finished) lastProgress = performance.now();
-    finished = now;
-    if (finished >= sent.acknowledged) break;
-    if (performance.now() - lastProgress > stallMs) {
-      throw new Error(`stalled at ${String(finished)}/${String(sent.acknowledged)} jobs finished`);
+  // Drained when every acknowledged event is a completed row: Redis's counts are polled first
+  // (cheap), then PostgreSQL's, each giving up after `stall-seconds` without progress.
+  const countCompletedRows = async () => {
+    const result = await sql<{ count: number }>`
+      SELECT count(*)::int AS count FROM webhook_events WHERE status = 'completed'`.execute(
+      database.db,
+    );
+    return result.rows[0]?.count ?? 0;
+  };
+  const pollUntil = async (what: string, progress: () => Promise<number>) => {
+    let done = 0;
+    let lastProgress = performance.now();
+    for (;;) {
+      const now = await progress();
+      if (now > done) lastProgress = performance.now();
+      done = now;
+      if (done >= sent.acknowledged) return;
+      if (performance.now() - lastProgress > stallMs) {
+        throw new Error(`stalled at ${String(done)}/${String(sent.acknowledged)} ${what}`);
+      }
+      await sleep(POLL_MS);
     }
-    await sleep(POLL_MS);
-  }
+  };
+  await pollUntil("jobs finished", async () => {
+    const sample = await sampleQueues(redis, prefix, 0);
+    return sample.completed + sample.failed;
+  });
+  await pollUntil("webhook_events rows completed", countCompletedRows);
   const appliedAtMs = performance.now();
   const statuses = await sql<{ status: string; count: number }>`
     SELECT status, count(*)::int AS count FROM webhook_events GROUP BY status`.execute(database.db);
@@ -164,9 +178,10 @@ try {
   const backends = await sql<{ pid: number }>`
     SELECT pid FROM pg_stat_activity
     WHERE datname = current_database() OR backend_type <> 'client backend'`.execute(database.db);
+  const machineAfter = await cpuSnapshot();
   const machine = cpuShares(
     machineBefore,
-    await cpuSnapshot(),
+    machineAfter,
     new Set(backends.rows.map((row) => row.pid)),
   );
   const benchCpu = process.cpuUsage(benchCpuBefore);
@@ -235,7 +250,8 @@ try {
   );
   const perEvent = (ms: number | undefined) =>
     ms === undefined ? "n/a" : Number((ms / events).toFixed(3));
-  const wallSeconds = (appliedAtMs - sent.startedAtMs) / 1000;
+  // The window every CPU figure covers: from before the first delivery to the last check.
+  const wallSeconds = (machineAfter.atMs - machineBefore.atMs) / 1000;
   console.log(
     "\nper process: peak RSS (VmHWM) against its target, CPU from /proc/<pid>/stat over the run",
   );
