@@ -1,11 +1,8 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import { sql, type Transaction } from "kysely";
+import { LOCK_SPACES, lockEntities } from "./entity-locks.ts";
 
-/**
- * First key of the consumers' advisory locks (`pg_advisory_xact_lock(int, int)`): the second is
- * `hashtext(consumerId)`. A hash collision only makes two consumers wait for each other.
- */
-const CONSUMER_LOCK_SPACE = 0x636f6e73; // "cons"
+const CONSUMER_LOCK_SPACE = LOCK_SPACES.consumer;
 
 /**
  * Takes the consumer's transaction-scoped advisory lock (released at commit or rollback; taking
@@ -34,12 +31,10 @@ export async function lockConsumers(
   tx: Transaction<Database>,
   consumerIds: readonly string[],
 ): Promise<void> {
-  const sorted = [...new Set(consumerIds)].sort();
-  if (sorted.length === 0) return;
-  if (sorted.length === 1 && sorted[0] !== undefined) return lockConsumer(tx, sorted[0]);
-  // A function scan over unnest yields (and locks) in array order.
-  await sql`SELECT count(pg_advisory_xact_lock(${sql.lit(CONSUMER_LOCK_SPACE)}, hashtext(id)))
-    FROM unnest(${sorted}::text[]) AS consumer(id)`.execute(tx);
+  await lockEntities(
+    tx,
+    consumerIds.map((id) => ({ space: "consumer", id })),
+  );
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Insertable, Kysely } from "kysely";
 import { claimEvents } from "./webhook-events.ts";
 import { resolveDeadLetters } from "./dead-letters.ts";
 import { cancelEmails, cancelEmailsStartingWith, queueEmails } from "./email-outbox.ts";
-import { lockConsumers } from "./consumer-email.ts";
+import { entitiesOf, lockEntities } from "./entity-locks.ts";
 import type { BatchHandler, EmailDraft, EventHandler, HandlerMap } from "./handler.ts";
 import { PermanentEventError } from "./permanent-error.ts";
 import { eventTime, storableKey } from "./storable.ts";
@@ -73,32 +73,6 @@ type AnyHandler = EventHandler<EventType> | BatchHandler<EventType>;
 const byTimeThenId = (a: TypedEvent, b: TypedEvent) =>
   a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** Fields naming a consumer, at the top of an event's data or in its lists (draw winners). */
-const CONSUMER_FIELDS = ["consumerId", "winnerId"];
-
-/**
- * Every consumer an event names, whose advisory lock (consumer-email.ts) the batch takes first:
- * a handler that locks one of them later finds it held, so no batch ever waits for a consumer
- * lock while holding another taken out of order.
- */
-function consumersOf(event: TypedEvent): string[] {
-  const named: string[] = [];
-  const collect = (record: object) => {
-    for (const field of CONSUMER_FIELDS) {
-      const value: unknown = (record as Record<string, unknown>)[field];
-      if (typeof value === "string") named.push(value);
-    }
-  };
-  collect(event.data);
-  for (const value of Object.values(event.data)) {
-    if (!Array.isArray(value)) continue;
-    for (const item of value as unknown[]) {
-      if (typeof item === "object" && item !== null) collect(item);
-    }
-  }
-  return named;
-}
-
 /**
  * Applies a batch of events exactly once each, in one transaction: their claims in
  * `webhook_events` (one statement), the handlers' rows, the outbox emails and the analytics rows
@@ -106,8 +80,9 @@ function consumersOf(event: TypedEvent): string[] {
  * map lists them, each type's events in event-time order (then id): a {@link BatchHandler} gets
  * them all at once, an {@link EventHandler} one at a time. Handlers of a family are
  * order-independent, so the rows end as they would one event at a time. The advisory locks of
- * every consumer the events name are taken first, in one sorted statement, so concurrent batches
- * (of this family or another) cannot deadlock on them.
+ * every entity the events name (entity-locks.ts: their consumers, an auction, an experience) are
+ * taken first, in one sorted statement, so concurrent batches (of this family or another) do not
+ * deadlock on those entities' rows.
  *
  * Answers one result per event, in the order given; an id given twice is applied once (the later
  * ones are duplicates). A retry that applies an event resolves the dead letter an earlier failure
@@ -134,7 +109,10 @@ export async function applyEvents<F extends Family>(
   }
   const batch = [...distinct.values()].sort(byTimeThenId);
   await db.transaction().execute(async (tx) => {
-    await lockConsumers(tx, batch.flatMap(consumersOf));
+    await lockEntities(
+      tx,
+      batch.flatMap((event) => entitiesOf(family, event)),
+    );
     const claims = await claimEvents(tx, batch, family);
     // Every dead letter comes with a `webhook_events` row (written with it, in one transaction),
     // so events claimed for the first time have none to resolve. An event already applied keeps
