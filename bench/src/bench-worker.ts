@@ -19,6 +19,7 @@ export interface BenchWorkerConfig {
   prefix: string;
   smtpUrl: string;
   concurrency: number;
+  batchSize?: number;
   handlers: HandlerSet;
 }
 
@@ -38,7 +39,7 @@ const handlerSets: Record<HandlerSet, HandlerMap<"queue">> = {
 export async function startBenchWorker(config: BenchWorkerConfig): Promise<BenchWorker> {
   const { concurrency } = config;
   // The pool size run-worker-app uses by default.
-  const db = connect({ connectionString: config.databaseUrl, max: concurrency + 2 });
+  const db = connect({ connectionString: config.databaseUrl, max: Math.min(concurrency + 2, 10) });
   const connection = createWorkerConnection(config.redisUrl);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: "Shop <no-reply@shop.test>" });
   const worker = createWorker({
@@ -55,6 +56,7 @@ export async function startBenchWorker(config: BenchWorkerConfig): Promise<Bench
       pino.destination({ dest: "/dev/null", sync: false }),
     ),
     concurrency,
+    ...(config.batchSize === undefined ? {} : { batchSize: config.batchSize }),
     messageIdDomain: "shop.test",
     shopUrl: "https://shop.test",
     redriveIntervalMs: 0,
@@ -67,7 +69,9 @@ export async function startBenchWorker(config: BenchWorkerConfig): Promise<Bench
   });
   // Connections open before the clock starts, as in a worker that has been running a while.
   await worker.waitUntilReady();
-  await Promise.all(Array.from({ length: concurrency }, () => sql`SELECT 1`.execute(db)));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency + 2, 10) }, () => sql`SELECT 1`.execute(db)),
+  );
   return {
     start: () => {
       worker.start();

@@ -19,6 +19,8 @@ export interface WorkerBenchOptions {
   events: number;
   workers: number;
   concurrency: number;
+  /** Events per transaction (the worker's WORKER_BATCH_SIZE); the worker's default when unset. */
+  batchSize?: number;
   /** Each replica in a process of its own instead of all in this one. */
   fork: boolean;
   handlers: HandlerSet;
@@ -88,6 +90,7 @@ export async function runWorkerBench(options: WorkerBenchOptions): Promise<Worke
       prefix,
       smtpUrl: smtp.url,
       concurrency: options.concurrency,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       handlers,
     };
     for (let index = 0; index < options.workers; index += 1) {

@@ -2,7 +2,7 @@
 // process of its own as deployed, draining the same pre-filled backlog (real handlers, real
 // PostgreSQL, Redis and SMTP; every run checked: each event applied once, each mail sent once).
 // Prints events/s and CPU per event for each replica count, and the speed-up over one replica.
-// Usage: pnpm bench:scaling [-- --events 100000 --replicas 1,2,4 --concurrency 10 --rounds 1]
+// Usage: pnpm bench:scaling [-- --events 100000 --replicas 1,2,4 --concurrency 100 --rounds 1]
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { runWorkerBench, type WorkerBenchResult } from "./run-worker-bench.ts";
@@ -12,7 +12,7 @@ const { values } = parseArgs({
   options: {
     events: { type: "string", default: "100000" },
     replicas: { type: "string", default: "1,2,4" },
-    concurrency: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "100" },
     rounds: { type: "string", default: "1" },
   },
 });

@@ -4,10 +4,11 @@
 // and SMTP. Each configuration also runs with no-op handlers, which leaves only the claim and the
 // queue's own cost.
 // Usage: pnpm --filter @fanfare-relay/bench workers
-//          [-- --events 20000 --workers 1 --concurrency 10 --fork --handlers domain|noop|both]
+//          [-- --events 20000 --workers 1 --concurrency 100 --batch-size 50 --fork
+//              --handlers domain|noop|both]
 // Workers run in this process; --fork gives each one a process of its own, as replicas are
-// deployed. Without --workers or --concurrency it runs 1 × 10 and 1 × 50 (workers × concurrency)
-// in this process and 2 × 25 in two processes.
+// deployed. Without --workers or --concurrency it runs 1 × 100 (workers × concurrency) in this
+// process and 2 × 100 in two processes; --batch-size overrides the worker's default (50).
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { CpuShares } from "./cpu-sampler.ts";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     events: { type: "string", default: "20000" },
     workers: { type: "string" },
     concurrency: { type: "string" },
+    "batch-size": { type: "string" },
     fork: { type: "boolean", default: false },
     handlers: { type: "string", default: "both" },
   },
@@ -34,14 +36,13 @@ const events = Number(values.events);
 const configurations =
   values.workers === undefined && values.concurrency === undefined
     ? [
-        { workers: 1, concurrency: 10, fork: false },
-        { workers: 1, concurrency: 50, fork: false },
-        { workers: 2, concurrency: 25, fork: true },
+        { workers: 1, concurrency: 100, fork: false },
+        { workers: 2, concurrency: 100, fork: true },
       ]
     : [
         {
           workers: Number(values.workers ?? 1),
-          concurrency: Number(values.concurrency ?? 10),
+          concurrency: Number(values.concurrency ?? 100),
           fork: values.fork,
         },
       ];
@@ -86,7 +87,13 @@ console.log(
 );
 for (const configuration of configurations) {
   for (const handlers of handlerSets) {
-    const result = await runWorkerBench({ events, handlers, redisUrl, ...configuration });
+    const result = await runWorkerBench({
+      events,
+      handlers,
+      redisUrl,
+      ...configuration,
+      ...(values["batch-size"] === undefined ? {} : { batchSize: Number(values["batch-size"]) }),
+    });
     console.log(
       `${handlers} ${shape(result.options)}: ${result.eventsPerSecond.toFixed(0)} events/s`,
     );
