@@ -24,7 +24,7 @@ export async function lockConsumer(tx: Transaction<Database>, consumerId: string
 }
 
 /**
- * {@link lockConsumer} for several consumers in one statement, in one global order (sorted ids)
+ * {@link lockConsumer} for several consumers in one statement, in one global order (lockEntities)
  * so two callers cannot deadlock on them.
  */
 export async function lockConsumers(

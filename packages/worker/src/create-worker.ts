@@ -414,10 +414,15 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     } catch (error) {
       deliveryError = error;
     }
+    // One event id under two job ids in one batch: its mail is reported (and counted) once.
+    const reported = new Set<string>();
     return applied.map((result, index) => {
       const event = events[index];
       if (!result.ok || event === undefined) return result as BatchResult<BatchOutcome>;
-      if (!mailing.includes(event)) return { ok: true, value: { ...result.value, report: noMail } };
+      if (!mailing.includes(event) || reported.has(event.id)) {
+        return { ok: true, value: { ...result.value, report: noMail } };
+      }
+      reported.add(event.id);
       const report = reports?.get(event.id);
       if (report === undefined) return { ok: false, error: deliveryError };
       return { ok: true, value: { ...result.value, report } };
@@ -594,8 +599,11 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     async close() {
       clearInterval(redriveTimer);
       clearInterval(reconcileTimer);
-      // Waits for jobs in progress; their locks are released, nothing is left stalled.
-      await worker.close();
+      // Waits for jobs in progress; their locks are released, nothing is left stalled. A batch
+      // still filling goes now rather than at the end of its wait.
+      const closing = worker.close();
+      batcher.flush();
+      await closing;
       // A round in progress finishes before the queue's connection goes.
       await reconciling?.catch(() => undefined);
       await queue.close();

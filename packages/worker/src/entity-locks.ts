@@ -5,7 +5,7 @@ import { sql, type Transaction } from "kysely";
 
 /**
  * First keys of the advisory locks (`pg_advisory_xact_lock(int, int)`), one per kind of entity;
- * the second is `hashtext(id)`. A hash collision only makes two entities wait for each other.
+ * the second is `hashtext(id)`. A hash collision only makes two entities share a lock.
  */
 export const LOCK_SPACES = {
   consumer: 0x636f6e73, // "cons"
@@ -63,22 +63,21 @@ export function entitiesOf(family: Family, event: TypedEvent): EntityLock[] {
 
 /**
  * Takes these transaction-scoped advisory locks (released at commit or rollback; taking one again
- * in the same transaction is free) in one statement, in one global order — by space, then id — so
- * two transactions locking overlapping sets cannot deadlock on them.
+ * in the same transaction is free) in one statement, in one global order — by space, then by the
+ * key actually locked, `hashtext(id)`, so ids whose hashes collide cannot invert it — so two
+ * transactions locking overlapping sets cannot deadlock on them.
  */
 export async function lockEntities(
   tx: Transaction<Database>,
   locks: readonly EntityLock[],
 ): Promise<void> {
-  const unique = new Map(locks.map((lock) => [`${lock.space}\u0001${lock.id}`, lock]));
-  if (unique.size === 0) return;
-  const sorted = [...unique.values()].sort(
-    (a, b) =>
-      LOCK_SPACES[a.space] - LOCK_SPACES[b.space] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
-  const spaces = sorted.map((lock) => LOCK_SPACES[lock.space]);
-  const ids = sorted.map((lock) => lock.id);
-  // A function scan over unnest yields (and locks) in array order.
-  await sql`SELECT count(pg_advisory_xact_lock(lock.space, hashtext(lock.id)))
-    FROM unnest(${spaces}::int[], ${ids}::text[]) AS lock(space, id)`.execute(tx);
+  if (locks.length === 0) return;
+  const spaces = locks.map((lock) => LOCK_SPACES[lock.space]);
+  const ids = locks.map((lock) => lock.id);
+  // The outer scan reads the sorted subquery in order, so the locks are taken in that order.
+  await sql`SELECT count(pg_advisory_xact_lock(lock.space, lock.key)) FROM (
+      SELECT DISTINCT entity.space, hashtext(entity.id) AS key
+      FROM unnest(${spaces}::int[], ${ids}::text[]) AS entity(space, id)
+      ORDER BY 1, 2
+    ) AS lock`.execute(tx);
 }
