@@ -1,4 +1,5 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
+import { familyQueueNames } from "@fanfare-relay/events/families";
 import {
   createWorkerHarness,
   inMinutes,
@@ -111,6 +112,37 @@ describe("guarantee: events applied in batches, one transaction each", () => {
     const outbox = await harness.db.selectFrom("email_outbox").select("status").execute();
     expect(outbox).toEqual(consumers.map(() => ({ status: "sent" })));
     expect(await batchesSeen(harness)).toEqual({ batches: 1, events: 10, split: 0 });
+  });
+
+  it("1 admission under its own job id and a second job id (a replay) in one batch → applied once, 1 mail, counted once in emails_total", async () => {
+    const harness = await batchingWorker(2);
+    await harness.db
+      .insertInto("consumers")
+      .values({ id: "con_twice", email: "twice@example.test" })
+      .execute();
+    const event = sampleEvent("queue.consumer_admitted", {
+      consumerId: "con_twice",
+      experienceId: "exp_twice",
+      expiresAt: inMinutes(10),
+    });
+    const queue = harness.producer.queues.get(familyQueueNames.queue);
+    if (queue === undefined) throw new Error("no queue");
+    const [original] = await Promise.all([
+      harness.deliver(event),
+      queue.add(event.type, event, { jobId: "replay-of-twice" }),
+    ]);
+    const replay = await harness.settled("replay-of-twice");
+
+    expect([await original.getState(), await replay.getState()]).toEqual([
+      "completed",
+      "completed",
+    ]);
+    expect(harness.smtp.mails.flatMap((mail) => mail.to)).toEqual(["twice@example.test"]);
+    const sent = await harness.worker.metrics.emails.get();
+    expect(sent.values.filter((sample) => sample.labels.outcome === "sent")).toMatchObject([
+      { value: 1 },
+    ]);
+    expect(await batchesSeen(harness)).toEqual({ batches: 1, events: 2, split: 0 });
   });
 
   // Each pair in both delivery orders and both orders in time: 8 batches of 2, each applying
