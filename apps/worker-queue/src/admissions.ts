@@ -21,6 +21,17 @@ export interface AdmissionState {
   expires_at: Date | null;
 }
 
+/** Who and where an event of the queue family is about: the fields every one of them carries. */
+export const subjectOf = (data: {
+  experienceId: string;
+  consumerId: string;
+  distributionId?: string | undefined;
+}) => ({
+  experienceId: data.experienceId,
+  consumerId: data.consumerId,
+  distributionId: data.distributionId,
+});
+
 /** An admission's identity, for maps and rounds. */
 export const admissionKey = (experienceId: string, consumerId: string) =>
   JSON.stringify([experienceId, consumerId]);

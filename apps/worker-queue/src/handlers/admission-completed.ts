@@ -1,15 +1,13 @@
 import type { BatchHandler } from "@fanfare-relay/worker/handler";
 import { admissionEmailKey } from "@fanfare-relay/emails/admission-granted";
-import { mergeAdmissions } from "../admissions.ts";
+import { mergeAdmissions, subjectOf } from "../admissions.ts";
 
 export const admissionCompleted: BatchHandler<"queue.admission_completed"> = {
   async applyBatch({ tx, events, cancelEmails, recordAnalytics }) {
     await mergeAdmissions(
       tx,
       events.map(({ data }) => ({
-        experienceId: data.experienceId,
-        consumerId: data.consumerId,
-        distributionId: data.distributionId,
+        ...subjectOf(data),
         completedAt: data.completedAt,
         orderId: data.orderId,
       })),

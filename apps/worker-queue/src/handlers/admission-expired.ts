@@ -1,16 +1,14 @@
 import type { BatchHandler } from "@fanfare-relay/worker/handler";
 import { admissionEmailKey } from "@fanfare-relay/emails/admission-granted";
 import { sql } from "kysely";
-import { admissionKey, mergeAdmissions } from "../admissions.ts";
+import { admissionKey, mergeAdmissions, subjectOf } from "../admissions.ts";
 
 export const admissionExpired: BatchHandler<"queue.admission_expired"> = {
   async applyBatch({ tx, events, cancelEmails, recordAnalytics }) {
     const admissions = await mergeAdmissions(
       tx,
       events.map(({ data }) => ({
-        experienceId: data.experienceId,
-        consumerId: data.consumerId,
-        distributionId: data.distributionId,
+        ...subjectOf(data),
         expiredAt: data.expiredAt,
       })),
     );

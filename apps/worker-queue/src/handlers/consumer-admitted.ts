@@ -1,16 +1,14 @@
 import type { BatchHandler } from "@fanfare-relay/worker/handler";
 import { findConsumerEmails } from "@fanfare-relay/worker/consumer-email";
 import { admissionEmailKey, admissionGrantedEmail } from "@fanfare-relay/emails/admission-granted";
-import { mergeAdmissions } from "../admissions.ts";
+import { mergeAdmissions, subjectOf } from "../admissions.ts";
 
 export const consumerAdmitted: BatchHandler<"queue.consumer_admitted"> = {
   async applyBatch({ tx, events, links, queueEmails, recordAnalytics }) {
     const admissions = await mergeAdmissions(
       tx,
       events.map(({ data }) => ({
-        experienceId: data.experienceId,
-        consumerId: data.consumerId,
-        distributionId: data.distributionId,
+        ...subjectOf(data),
         token: data.admissionToken,
         admittedAt: data.admittedAt,
         expiresAt: data.expiresAt,
