@@ -400,17 +400,21 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
    */
   async function applyBatch(events: TypedEvent[]): Promise<BatchResult<BatchOutcome>[]> {
     const applied = await applyInTransactions(events);
-    const mailing = events.filter((event, index) => {
-      const result = applied[index];
-      return (
-        result?.ok === true &&
-        (result.value.outcome === "duplicate" || result.value.emailsQueued > 0)
-      );
-    });
+    const mailing = new Set(
+      events.filter((event, index) => {
+        const result = applied[index];
+        return (
+          result?.ok === true &&
+          (result.value.outcome === "duplicate" || result.value.emailsQueued > 0)
+        );
+      }),
+    );
     let reports: Map<string, DeliveryReport> | undefined;
     let deliveryError: unknown;
     try {
-      reports = await deliverEmails(db, mailer, [...new Set(mailing.map((event) => event.id))]);
+      reports = await deliverEmails(db, mailer, [
+        ...new Set([...mailing].map((event) => event.id)),
+      ]);
     } catch (error) {
       deliveryError = error;
     }
@@ -419,7 +423,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     return applied.map((result, index) => {
       const event = events[index];
       if (!result.ok || event === undefined) return result as BatchResult<BatchOutcome>;
-      if (!mailing.includes(event) || reported.has(event.id)) {
+      if (!mailing.has(event) || reported.has(event.id)) {
         return { ok: true, value: { ...result.value, report: noMail } };
       }
       reported.add(event.id);
