@@ -3,6 +3,7 @@
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
 import type { Redis } from "ioredis";
+import { queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 
 const BATCH = 1_000;
 
@@ -20,7 +21,7 @@ export async function countMissingJobs(
   for (let start = 0; start < eventIds.length; start += BATCH) {
     const pipeline = redis.pipeline();
     for (const id of eventIds.slice(start, start + BATCH)) {
-      pipeline.exists(`${prefix}:${queueName}:${jobIdForEvent(id)}`);
+      pipeline.exists(`${queueKeyBase(prefix, queueName)}:${jobIdForEvent(id)}`);
     }
     for (const [error, exists] of (await pipeline.exec()) ?? []) {
       if (error !== null) throw error;

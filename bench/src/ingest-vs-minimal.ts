@@ -25,6 +25,7 @@ import { countMissingJobs } from "./acknowledged-jobs.ts";
 import { BENCH_SECRET } from "./bench-secret.ts";
 import { cpuShares, cpuSnapshot } from "./cpu-sampler.ts";
 import { processCpuMs } from "./proc-stats.ts";
+import { queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
@@ -165,7 +166,10 @@ async function measure(mode: Mode, port: number, round: number): Promise<Row> {
     if (mode !== "bare") {
       missing = tracksIds
         ? await countMissingJobs(redis, prefix, acknowledged)
-        : Math.max(0, result["2xx"] - (await redis.llen(`${prefix}:fanfare-queue:wait`)));
+        : Math.max(
+            0,
+            result["2xx"] - (await redis.llen(`${queueKeyBase(prefix, "fanfare-queue")}:wait`)),
+          );
     }
     await deleteKeys(redis, prefix);
   } finally {

@@ -4,6 +4,7 @@
 import { families, familyQueueNames, type Family } from "@fanfare-relay/events/families";
 import type { Redis } from "ioredis";
 import { performance } from "node:perf_hooks";
+import { queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 
 export interface LagSample {
   /** Seconds since the sampler started. */
@@ -30,7 +31,8 @@ export async function sampleQueues(
   prefix: string,
   atSeconds: number,
 ): Promise<LagSample> {
-  const key = (family: Family, name: string) => `${prefix}:${familyQueueNames[family]}:${name}`;
+  const key = (family: Family, name: string) =>
+    `${queueKeyBase(prefix, familyQueueNames[family])}:${name}`;
   const counts = redis.pipeline();
   for (const family of families) {
     counts

@@ -10,6 +10,7 @@ import Fastify from "fastify";
 import { pino } from "pino";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { BENCH_SECRET } from "./bench-secret.ts";
+import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
 
 const [mode = "ingest", port = "3999", prefix = "bench"] = process.argv.slice(2);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -21,7 +22,7 @@ function minimalApp() {
   const { hostname, port: redisPort } = new URL(redisUrl);
   const queue = new Queue("fanfare-queue", {
     connection: { host: hostname, port: Number(redisPort || 6379) },
-    prefix,
+    prefix: bullPrefix(prefix, "fanfare-queue"),
     defaultJobOptions: defaultJobOptions(),
   });
   const app = Fastify();

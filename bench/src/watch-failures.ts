@@ -5,6 +5,7 @@
 import { families, familyQueueNames } from "@fanfare-relay/events/families";
 import { QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
+import { bullPrefix, queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 
 export interface FailureReport {
   /** Attempts that failed and were scheduled for a retry. */
@@ -31,10 +32,10 @@ export async function watchFailures(redisUrl: string, prefix: string): Promise<F
     const queueName = familyQueueNames[family];
     const events = new QueueEvents(queueName, {
       connection: { host: hostname, port: Number(port || 6379) },
-      prefix,
+      prefix: bullPrefix(prefix, queueName),
     });
     events.on("delayed", ({ jobId }) => {
-      retriedJobs.push(`${prefix}:${queueName}:${jobId}`);
+      retriedJobs.push(`${queueKeyBase(prefix, queueName)}:${jobId}`);
     });
     events.on("failed", ({ failedReason }) => {
       failed += 1;

@@ -31,6 +31,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { securityHeaders } from "./security-headers.ts";
+import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
 import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
 export interface DashboardDeps {
@@ -91,7 +92,7 @@ export async function buildApp(deps: DashboardDeps) {
       const queue = new Queue(name, {
         ...sharedQueueOptions,
         connection: deps.redis,
-        prefix: deps.prefix,
+        prefix: bullPrefix(deps.prefix, name),
       });
       queue.on("error", (error) => {
         app.log.debug({ err: error, queue: name }, "queue error");

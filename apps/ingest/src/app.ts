@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyError,
   type FastifyReply,
 } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { answerConnectRequests } from "./connect-requests.ts";
@@ -33,7 +33,7 @@ export interface IngestDeps {
    * every `ready` and periodically), and its status tells a known outage (logged once by the
    * connection's outage logger) from a failure worth a line of its own.
    */
-  redis: Pick<Redis, "ping" | "config" | "info" | "on" | "off" | "status">;
+  redis: RedisConnection;
   /** `REDIS_ALLOW_EVICTION`: accept deliveries whatever Redis's maxmemory-policy. */
   allowEviction?: boolean;
   /** How often Redis's maxmemory-policy is read again, in ms (default 30 s). */

@@ -2,7 +2,6 @@ import {
   DEFAULT_COMPLETED_RETENTION_SECONDS,
   MIN_COMPLETED_RETENTION_SECONDS,
 } from "@fanfare-relay/queues/job-options";
-import { DEFAULT_PREFIX } from "@fanfare-relay/queues/producer";
 import { DEFAULT_TOLERANCE_SECONDS } from "@fanfare-relay/signature/verify";
 import {
   ConfigError,
@@ -11,45 +10,50 @@ import {
   logLevel,
   parseEnv,
   port,
-  redisUrl,
   trustProxy,
 } from "@fanfare-relay/config/env-fields";
+import { checkRedisEnv, redisEnvFields } from "@fanfare-relay/config/redis-env";
 import { z } from "zod";
 
 export { ConfigError };
 export type { TrustProxy } from "@fanfare-relay/config/env-fields";
 
-const envSchema = z.object({
-  FANFARE_WEBHOOK_SECRETS: z
-    .string({
-      error: "is required: the signing secret(s) from the Fanfare dashboard, comma-separated",
-    })
-    .transform((value) =>
-      value
-        .split(",")
-        .map((secret) => secret.trim())
-        .filter((secret) => secret.length > 0),
-    )
-    .pipe(z.array(z.string()).min(1, "must contain at least one secret")),
-  REDIS_URL: redisUrl,
-  REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
-  // Accept deliveries even when Redis's maxmemory-policy may evict them (documented risk).
-  REDIS_ALLOW_EVICTION: flag(false),
-  PORT: port(3000),
-  HOST: z.string().min(1).default("0.0.0.0"),
-  BODY_LIMIT_BYTES: integer(1024, 1024 * 1024),
-  SIGNATURE_TOLERANCE_SECONDS: integer(1, DEFAULT_TOLERANCE_SECONDS),
-  TRUST_PROXY: trustProxy,
-  ENQUEUE_TIMEOUT_MS: integer(50, 2_000),
-  COMPLETED_RETENTION_SECONDS: integer(
-    MIN_COMPLETED_RETENTION_SECONDS,
-    DEFAULT_COMPLETED_RETENTION_SECONDS,
-  ),
-  FAILED_RETENTION_SECONDS: z.coerce.number().int().min(MIN_COMPLETED_RETENTION_SECONDS).optional(),
-  SHUTDOWN_DRAIN_DELAY_MS: integer(0, 5_000),
-  SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
-  LOG_LEVEL: logLevel,
-});
+const envSchema = z
+  .object({
+    FANFARE_WEBHOOK_SECRETS: z
+      .string({
+        error: "is required: the signing secret(s) from the Fanfare dashboard, comma-separated",
+      })
+      .transform((value) =>
+        value
+          .split(",")
+          .map((secret) => secret.trim())
+          .filter((secret) => secret.length > 0),
+      )
+      .pipe(z.array(z.string()).min(1, "must contain at least one secret")),
+    ...redisEnvFields,
+    // Accept deliveries even when Redis's maxmemory-policy may evict them (documented risk).
+    REDIS_ALLOW_EVICTION: flag(false),
+    PORT: port(3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    BODY_LIMIT_BYTES: integer(1024, 1024 * 1024),
+    SIGNATURE_TOLERANCE_SECONDS: integer(1, DEFAULT_TOLERANCE_SECONDS),
+    TRUST_PROXY: trustProxy,
+    ENQUEUE_TIMEOUT_MS: integer(50, 2_000),
+    COMPLETED_RETENTION_SECONDS: integer(
+      MIN_COMPLETED_RETENTION_SECONDS,
+      DEFAULT_COMPLETED_RETENTION_SECONDS,
+    ),
+    FAILED_RETENTION_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(MIN_COMPLETED_RETENTION_SECONDS)
+      .optional(),
+    SHUTDOWN_DRAIN_DELAY_MS: integer(0, 5_000),
+    SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
+    LOG_LEVEL: logLevel,
+  })
+  .superRefine(checkRedisEnv);
 
 export type IngestEnv = z.infer<typeof envSchema>;
 

@@ -5,13 +5,14 @@ import {
   type EvictionPolicyReading,
 } from "@fanfare-relay/queues/eviction-policy";
 import type { FastifyBaseLogger } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import { IngestError } from "./errors.ts";
 
 export const DEFAULT_EVICTION_CHECK_INTERVAL_MS = 30_000;
 
 export interface EvictionGateOptions {
-  redis: Pick<Redis, "config" | "info" | "on" | "off">;
+  /** One node, Sentinel's primary, or a cluster (every master's policy is read). */
+  redis: RedisConnection;
   logger: FastifyBaseLogger;
   /** `REDIS_ALLOW_EVICTION`: the operator accepts that Redis may evict stored events. */
   allowEviction: boolean;

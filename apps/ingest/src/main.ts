@@ -2,7 +2,9 @@ import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages"
 import { routeConsoleToLogger } from "@fanfare-relay/logging/console-to-logger";
 import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
-import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
+import { redisTargetOf } from "@fanfare-relay/config/redis-env";
+import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
+import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
@@ -26,7 +28,8 @@ const logger = createLogger("ingest", env.LOG_LEVEL);
 routeConsoleToLogger(logger);
 const metrics = createIngestMetrics();
 
-const redis = createProducerConnection(env.REDIS_URL);
+const redisTarget = redisTargetOf(env);
+const redis = createProducerConnection(redisTarget);
 // One line when an outage starts, one when it ends, and a count; nothing per request meanwhile.
 logConnectionOutages(redis, logger, "redis", {
   onDown: () => {
@@ -88,7 +91,8 @@ function redisReady(): Promise<void> {
 try {
   await app.listen({ port: env.PORT, host: env.HOST });
   const settings = {
-    redis: redactRedisUrl(env.REDIS_URL),
+    redis: describeRedisTarget(redisTarget),
+    redisMode: redisTarget.mode,
     prefix: env.REDIS_PREFIX,
     secrets: env.FANFARE_WEBHOOK_SECRETS.length,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,

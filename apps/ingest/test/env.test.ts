@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { ConfigError, loadEnv } from "../src/env.ts";
 
 describe("loadEnv", () => {
@@ -6,7 +7,6 @@ describe("loadEnv", () => {
     const env = loadEnv({ FANFARE_WEBHOOK_SECRETS: "whsec_a" });
     expect(env).toMatchObject({
       FANFARE_WEBHOOK_SECRETS: ["whsec_a"],
-      REDIS_URL: "redis://127.0.0.1:6379",
       REDIS_PREFIX: "fanfare",
       PORT: 3000,
       HOST: "0.0.0.0",
@@ -17,6 +17,7 @@ describe("loadEnv", () => {
       LOG_LEVEL: "info",
     });
     expect(env.FAILED_RETENTION_SECONDS).toBeUndefined();
+    expect(redisTargetOf(env)).toMatchObject({ mode: "single", url: "redis://127.0.0.1:6379" });
   });
 
   it("splits and trims rotated secrets", () => {
@@ -69,5 +70,80 @@ describe("loadEnv", () => {
 
   it("refuses an empty secret list", () => {
     expect(() => loadEnv({ FANFARE_WEBHOOK_SECRETS: " , " })).toThrow(/at least one secret/);
+  });
+});
+
+describe("where Redis is", () => {
+  const base = { FANFARE_WEBHOOK_SECRETS: "s" };
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadEnv({ ...base, ...env });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error("no ConfigError");
+  };
+
+  it("REDIS_CLUSTER_NODES with credentials and TLS → a cluster target with every seed", () => {
+    const env = loadEnv({
+      ...base,
+      REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002",
+      REDIS_USERNAME: "relay",
+      REDIS_PASSWORD: "pw",
+      REDIS_TLS: "true",
+    });
+    expect(redisTargetOf(env)).toEqual({
+      mode: "cluster",
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+        { host: "::1", port: 7002 },
+      ],
+      auth: { username: "relay", password: "pw", tls: true },
+    });
+  });
+
+  it("REDIS_SENTINELS and REDIS_SENTINEL_MASTER → a Sentinel target", () => {
+    const env = loadEnv({
+      ...base,
+      REDIS_SENTINELS: "s1:26379,s2:26379",
+      REDIS_SENTINEL_MASTER: "fanfare",
+      REDIS_SENTINEL_PASSWORD: "spw",
+    });
+    expect(redisTargetOf(env)).toMatchObject({
+      mode: "sentinel",
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+      masterName: "fanfare",
+      sentinelPassword: "spw",
+    });
+  });
+
+  it("REDIS_URL and REDIS_CLUSTER_NODES both set → one error naming both, never the password", () => {
+    const message = problems({
+      REDIS_URL: "redis://:hunter2@127.0.0.1:6379",
+      REDIS_CLUSTER_NODES: "127.0.0.1:7000",
+    });
+    expect(message).toMatch(/set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS/);
+    expect(message).not.toContain("hunter2");
+  });
+
+  it("a node without a port, a port past 65535, Sentinels without a master name → each named", () => {
+    expect(problems({ REDIS_CLUSTER_NODES: "127.0.0.1:7000,redis-b" })).toMatch(
+      /REDIS_CLUSTER_NODES: must be a comma-separated list of host:port \("redis-b" is not\)/,
+    );
+    expect(problems({ REDIS_CLUSTER_NODES: "h:70000" })).toMatch(/REDIS_CLUSTER_NODES/);
+    expect(problems({ REDIS_SENTINELS: "127.0.0.1:26379" })).toMatch(
+      /REDIS_SENTINEL_MASTER: is required with REDIS_SENTINELS/,
+    );
+  });
+
+  it("REDIS_PREFIX with a hash tag of its own ({fanfare}) → refused: each queue gets its own", () => {
+    expect(problems({ REDIS_PREFIX: "{fanfare}" })).toMatch(
+      /REDIS_PREFIX: must not contain \{ or \}/,
+    );
   });
 });

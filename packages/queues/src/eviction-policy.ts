@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 
 /** The only `maxmemory-policy` under which Redis never drops a BullMQ key (BullMQ's own docs). */
 export const SAFE_EVICTION_POLICY = "noeviction";
@@ -8,6 +8,8 @@ export interface EvictionPolicyReading {
   policy: string | undefined;
   /** Where it was read: `config` (CONFIG GET), `info` (INFO memory, for managed Redis that forbids CONFIG), `none`. */
   source: "config" | "info" | "none";
+  /** On a cluster, the master (`host:port`) the policy was read from. */
+  node?: string;
 }
 
 export type EvictionPolicyState =
@@ -17,12 +19,40 @@ export type EvictionPolicyState =
   /** A policy that may evict keys: an acknowledged event could vanish. */
   | { status: "unsafe"; policy: string; allowed: boolean };
 
+type PolicySource = Pick<Redis, "config" | "info"> | Cluster;
+
 /**
  * Reads Redis's eviction policy: `CONFIG GET maxmemory-policy` first, then `INFO memory`'s
- * `maxmemory_policy` line for managed services that rename or forbid CONFIG. Never throws: a Redis
- * that answers neither gives `{ policy: undefined, source: "none" }`.
+ * `maxmemory_policy` line for managed services that rename or forbid CONFIG. On a cluster every
+ * master is read and the first one that may evict wins (`node` names it): one such node is enough
+ * to lose the jobs of the queues it holds. Never throws: a Redis that answers neither gives
+ * `{ policy: undefined, source: "none" }`.
  */
-export async function readEvictionPolicy(
+export async function readEvictionPolicy(redis: PolicySource): Promise<EvictionPolicyReading> {
+  if (redis instanceof Cluster) return readClusterPolicy(redis);
+  return readNodePolicy(redis);
+}
+
+async function readClusterPolicy(cluster: Cluster): Promise<EvictionPolicyReading> {
+  const masters = cluster.nodes("master");
+  const readings = await Promise.all(
+    masters.map(async (node) => ({
+      ...(await readNodePolicy(node)),
+      node: `${node.options.host ?? "?"}:${String(node.options.port ?? "?")}`,
+    })),
+  );
+  const unsafe = readings.find(
+    (reading) => reading.policy !== undefined && reading.policy !== SAFE_EVICTION_POLICY,
+  );
+  if (unsafe) return unsafe;
+  // Safe only when every master answered; one that did not keeps the last known state.
+  if (readings.length > 0 && readings.every((reading) => reading.policy !== undefined)) {
+    return readings[0] ?? { policy: undefined, source: "none" };
+  }
+  return { policy: undefined, source: "none" };
+}
+
+async function readNodePolicy(
   redis: Pick<Redis, "config" | "info">,
 ): Promise<EvictionPolicyReading> {
   try {
@@ -44,7 +74,8 @@ export async function readEvictionPolicy(
 }
 
 export interface EvictionPolicyWatchOptions {
-  redis: Pick<Redis, "config" | "info">;
+  /** One node (or Sentinel's primary), or a cluster: then every master is read. */
+  redis: PolicySource;
   /** How often the policy is read again, in ms (an operator can change it at run time). */
   intervalMs?: number;
   /**

@@ -1,7 +1,6 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
 import { allQueueNames, type QueueName } from "@fanfare-relay/events/families";
 import { Queue, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
 import { jobIdForEvent } from "./job-id.ts";
 import {
   DEFAULT_COMPLETED_RETENTION_SECONDS,
@@ -10,14 +9,19 @@ import {
 } from "./job-options.ts";
 import { sharedQueueOptions } from "./queue-settings.ts";
 import { RETRY_SPAN_SECONDS } from "./retry-schedule.ts";
+import { bullPrefix, queueKeyBase } from "./queue-keys.ts";
+import type { RedisConnection } from "./redis-connection.ts";
 import { routeEventType } from "./routing.ts";
 
 export const DEFAULT_PREFIX = "fanfare";
 
 export interface EventProducerOptions extends RetentionOptions {
-  /** A connection made with `createProducerConnection`; the caller owns and closes it. */
-  connection: Redis;
-  /** BullMQ key prefix; use a hash tag such as `{fanfare}` on Redis Cluster. */
+  /**
+   * A connection made with `createProducerConnection` (one node, Sentinel or a cluster); the caller
+   * owns and closes it.
+   */
+  connection: RedisConnection;
+  /** REDIS_PREFIX, without braces: each queue's keys get their own hash tag (see queue-keys). */
   prefix?: string;
   onError?: (error: Error, queueName: QueueName) => void;
 }
@@ -47,9 +51,9 @@ class ProducerQueue extends Queue {
 /** Puts verified envelopes on their family's queue, one job per event id. */
 export class EventProducer {
   readonly queues: ReadonlyMap<QueueName, ProducerQueue>;
-  readonly #connection: Redis;
+  readonly #connection: RedisConnection;
   readonly #seenTtlSeconds: number;
-  /** `<prefix>:<queue>:seen:` per queue, so a marker's key is one concatenation. */
+  /** `<queue key base>:seen:` per queue (the queue's slot), so a marker's key is one concatenation. */
   readonly #seenPrefixes: ReadonlyMap<QueueName, string>;
 
   constructor({
@@ -64,14 +68,16 @@ export class EventProducer {
     this.#seenTtlSeconds =
       (retention.completedRetentionSeconds ?? DEFAULT_COMPLETED_RETENTION_SECONDS) +
       RETRY_SPAN_SECONDS;
-    this.#seenPrefixes = new Map(allQueueNames.map((name) => [name, `${prefix}:${name}:seen:`]));
+    this.#seenPrefixes = new Map(
+      allQueueNames.map((name) => [name, `${queueKeyBase(prefix, name)}:seen:`]),
+    );
     const jobOptions = defaultJobOptions(retention);
     this.queues = new Map(
       allQueueNames.map((name) => {
         const queue = new ProducerQueue(name, {
           ...sharedQueueOptions,
           connection,
-          prefix,
+          prefix: bullPrefix(prefix, name),
           defaultJobOptions: jobOptions,
         });
         queue.on("error", (error) => onError?.(error, name));

@@ -1,44 +1,153 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { redactRedisUrl, type RedisAuth, type RedisTarget } from "./redis-target.ts";
+
+export { redactRedisUrl };
+
+/** What BullMQ and the project take as a connection: one node (or Sentinel's primary) or a cluster. */
+export type RedisConnection = Redis | Cluster;
+
+/** Options applied to every connection of one kind, whatever the target. */
+interface ConnectionProfile {
+  /** Per-node options (`Redis` options; a cluster passes them to each node's connection). */
+  node: RedisOptions;
+  /** Reconnection delay in ms after `times` failed attempts (one node, Sentinel, whole cluster). */
+  retryStrategy: (times: number) => number;
+  enableOfflineQueue: boolean;
+  enableAutoPipelining?: boolean;
+}
 
 /**
  * A producer must answer its caller quickly: with the offline queue off, a command sent while Redis
  * is unreachable fails at once instead of waiting for a reconnect, so the ingest can answer 503 and
- * let the sender retry. Reconnection still happens in the background.
+ * let the sender retry. Reconnection still happens in the background. On a cluster, a command whose
+ * node just died is retried on the slot's new node (ioredis's `retryDelayOnFailover`) and fails once
+ * its redirections run out; on Sentinel, the client asks the Sentinels for the new primary.
+ *
+ * `target` is a `RedisTarget` or a single node's URL. `options` are merged last (one node and
+ * Sentinel: into the client; cluster: into each node's options).
  */
-export function createProducerConnection(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createProducerConnection(url: string, options?: RedisOptions): Redis;
+export function createProducerConnection(
+  target: RedisTarget | string,
+  options?: RedisOptions,
+): RedisConnection;
+export function createProducerConnection(
+  target: RedisTarget | string,
+  options: RedisOptions = {},
+): RedisConnection {
+  return connect(target, options, {
+    node: { maxRetriesPerRequest: 1, connectTimeout: 5_000 },
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
     // Under load many requests enqueue in the same tick; one socket write for all of them
     // instead of one each is most of the ingest's throughput.
     enableAutoPipelining: true,
-    connectTimeout: 5_000,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-    ...options,
   });
 }
 
 /**
- * Workers block on Redis and must ride out outages: BullMQ requires `maxRetriesPerRequest: null`
- * for them, and commands wait in the offline queue until the connection is back.
+ * Workers block on Redis and must ride out outages and failovers: BullMQ requires
+ * `maxRetriesPerRequest: null` for them, and commands wait in the offline queue until the
+ * connection (or the cluster's slot map, or Sentinel's new primary) is back.
  */
-export function createWorkerConnection(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
-    enableOfflineQueue: true,
-    connectTimeout: 10_000,
+export function createWorkerConnection(url: string, options?: RedisOptions): Redis;
+export function createWorkerConnection(
+  target: RedisTarget | string,
+  options?: RedisOptions,
+): RedisConnection;
+export function createWorkerConnection(
+  target: RedisTarget | string,
+  options: RedisOptions = {},
+): RedisConnection {
+  return connect(target, options, {
+    node: { maxRetriesPerRequest: null, connectTimeout: 10_000 },
     retryStrategy: (times) => Math.min(2 ** times * 100, 20_000),
-    ...options,
+    enableOfflineQueue: true,
   });
 }
 
-/** Redacts the password of a Redis URL so it can be logged. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable url)";
+/** Per-node auth options; `undefined` fields are left out so a URL's own credentials stay. */
+function authOptions(auth: RedisAuth | undefined): RedisOptions {
+  const options: RedisOptions = {};
+  if (auth?.username !== undefined) options.username = auth.username;
+  if (auth?.password !== undefined) options.password = auth.password;
+  if (auth?.tls === true) options.tls = {};
+  return options;
+}
+
+function connect(
+  target: RedisTarget | string,
+  options: RedisOptions,
+  profile: ConnectionProfile,
+): RedisConnection {
+  const resolved: RedisTarget =
+    typeof target === "string" ? { mode: "single", url: target } : target;
+  const shared = {
+    enableOfflineQueue: profile.enableOfflineQueue,
+    ...(profile.enableAutoPipelining === undefined
+      ? {}
+      : { enableAutoPipelining: profile.enableAutoPipelining }),
+  };
+  switch (resolved.mode) {
+    case "single":
+      return new Redis(resolved.url, {
+        ...profile.node,
+        ...shared,
+        retryStrategy: profile.retryStrategy,
+        ...authOptions(resolved.auth),
+        ...options,
+      });
+    case "sentinel":
+      return new Redis({
+        ...profile.node,
+        ...shared,
+        ...authOptions(resolved.auth),
+        sentinels: resolved.sentinels.map(({ host, port }) => ({ host, port })),
+        name: resolved.masterName,
+        ...(resolved.sentinelPassword === undefined
+          ? {}
+          : { sentinelPassword: resolved.sentinelPassword }),
+        ...(resolved.auth?.tls === true ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+        // Subscribes to the Sentinels' +switch-master: reconnects to a new primary at once
+        // instead of when the old connection times out.
+        failoverDetector: true,
+        sentinelRetryStrategy: profile.retryStrategy,
+        retryStrategy: profile.retryStrategy,
+        ...options,
+      });
+    case "cluster": {
+      const clusterOptions: ClusterOptions = {
+        ...shared,
+        clusterRetryStrategy: profile.retryStrategy,
+        slotsRefreshTimeout: 2_000,
+        // TLS certificates of managed clusters name the host, not its address (ioredis docs).
+        ...(resolved.auth?.tls === true
+          ? {
+              dnsLookup: (address, callback) => {
+                callback(null, address);
+              },
+            }
+          : {}),
+        redisOptions: { ...profile.node, ...authOptions(resolved.auth), ...options },
+      };
+      return new Cluster(
+        resolved.nodes.map(({ host, port }) => ({ host, port })),
+        clusterOptions,
+      );
+    }
   }
+}
+
+/**
+ * PINGs Redis: the node (or Sentinel's primary), or every master of a cluster, since each holds
+ * the queues of its own slots. Rejects with the first node's error when any does not answer.
+ */
+export async function pingRedis(connection: RedisConnection): Promise<void> {
+  if (connection instanceof Cluster) {
+    const masters = connection.nodes("master");
+    if (masters.length === 0) throw new Error("no reachable cluster master");
+    await Promise.all(masters.map((node) => node.ping()));
+    return;
+  }
+  await connection.ping();
 }

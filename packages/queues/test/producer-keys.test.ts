@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdForEvent } from "../src/job-id.ts";
 import { DEFAULT_COMPLETED_RETENTION_SECONDS } from "../src/job-options.ts";
 import { EventProducer } from "../src/producer.ts";
+import { queueKeyBase } from "../src/queue-keys.ts";
 import { EVENTS_STREAM_MAX_LEN } from "../src/queue-settings.ts";
 import { createProducerConnection } from "../src/redis-connection.ts";
 import { RETRY_SPAN_SECONDS } from "../src/retry-schedule.ts";
@@ -57,11 +58,11 @@ const event = (overrides: Partial<Envelope> = {}): Envelope => ({
 });
 
 describe("the producer's queues", () => {
-  it("are the five family queues and fanfare-unrouted, on the given prefix", () => {
+  it("are the five family queues and fanfare-unrouted, each under its own hash tag of the prefix", () => {
     expect([...producer.queues.keys()].sort()).toEqual([...allQueueNames].sort());
     for (const [name, queue] of producer.queues) {
       expect(queue.name).toBe(name);
-      expect(queue.qualifiedName).toBe(`${prefix}:${name}`);
+      expect(queue.qualifiedName).toBe(queueKeyBase(prefix, name));
     }
   });
 });
@@ -112,11 +113,11 @@ describe("ids that name BullMQ's own keys", () => {
       wait: (before.wait ?? 0) + reserved.length,
     });
     // The queue's own keys keep their types: nothing was written over them.
-    expect(await admin.type(`${prefix}:fanfare-draw:meta`)).toBe("hash");
-    expect(await admin.hget(`${prefix}:fanfare-draw:meta`, "name")).toBeNull();
-    expect(await admin.type(`${prefix}:fanfare-draw:wait`)).toBe("list");
-    expect(await admin.type(`${prefix}:fanfare-draw:events`)).toBe("stream");
-    expect(await admin.type(`${prefix}:fanfare-draw:id`)).not.toBe("hash");
+    expect(await admin.type(`${queueKeyBase(prefix, "fanfare-draw")}:meta`)).toBe("hash");
+    expect(await admin.hget(`${queueKeyBase(prefix, "fanfare-draw")}:meta`, "name")).toBeNull();
+    expect(await admin.type(`${queueKeyBase(prefix, "fanfare-draw")}:wait`)).toBe("list");
+    expect(await admin.type(`${queueKeyBase(prefix, "fanfare-draw")}:events`)).toBe("stream");
+    expect(await admin.type(`${queueKeyBase(prefix, "fanfare-draw")}:id`)).not.toBe("hash");
     expect(await queue.isPaused()).toBe(false);
     // And ordinary events still go through.
     expect((await producer.enqueue(event())).duplicate).toBe(false);
@@ -126,7 +127,7 @@ describe("ids that name BullMQ's own keys", () => {
 describe("the events stream", () => {
   it("is trimmed to EVENTS_STREAM_MAX_LEN, not BullMQ's 10,000, on every queue", async () => {
     for (const name of allQueueNames) {
-      expect(await admin.hget(`${prefix}:${name}:meta`, "opts.maxLenEvents")).toBe(
+      expect(await admin.hget(`${queueKeyBase(prefix, name)}:meta`, "opts.maxLenEvents")).toBe(
         String(EVENTS_STREAM_MAX_LEN),
       );
     }
@@ -135,7 +136,7 @@ describe("the events stream", () => {
     await queue.addBulk(
       Array.from({ length: 700 }, (_, index) => ({ name: "consumer.linked", data: { index } })),
     );
-    const length = await admin.xlen(`${prefix}:fanfare-consumer:events`);
+    const length = await admin.xlen(`${queueKeyBase(prefix, "fanfare-consumer")}:events`);
     expect(length).toBeGreaterThanOrEqual(EVENTS_STREAM_MAX_LEN);
     expect(length).toBeLessThan(EVENTS_STREAM_MAX_LEN + 200);
   });
@@ -145,7 +146,7 @@ describe("guarantee: the duplicate answer follows the job, never the other way r
   it("lives as long as the completed job could, with the default retention", async () => {
     const e = event();
     const { jobId } = await producer.enqueue(e);
-    const ttl = await admin.ttl(`${prefix}:fanfare-draw:seen:${jobId}`);
+    const ttl = await admin.ttl(`${queueKeyBase(prefix, "fanfare-draw")}:seen:${jobId}`);
     const expected = DEFAULT_COMPLETED_RETENTION_SECONDS + RETRY_SPAN_SECONDS;
     expect(ttl).toBeGreaterThan(expected - 60);
     expect(ttl).toBeLessThanOrEqual(expected);
@@ -155,7 +156,7 @@ describe("guarantee: the duplicate answer follows the job, never the other way r
     const e = event({ id: "12345", type: "auction.outbid" });
     const result = await shortRetention.enqueue(e);
     expect(result).toMatchObject({ queueName: "fanfare-auction", jobId: "~12345" });
-    const ttl = await admin.ttl(`${shortPrefix}:fanfare-auction:seen:~12345`);
+    const ttl = await admin.ttl(`${queueKeyBase(shortPrefix, "fanfare-auction")}:seen:~12345`);
     expect(ttl).toBeGreaterThan(86_400 + RETRY_SPAN_SECONDS - 60);
     expect(ttl).toBeLessThanOrEqual(86_400 + RETRY_SPAN_SECONDS);
     const job = await queueOf(shortRetention, "fanfare-auction").getJob("~12345");
@@ -176,7 +177,7 @@ describe("guarantee: the duplicate answer follows the job, never the other way r
   it("when lost, the job id still keeps the event to one job", async () => {
     const e = event();
     const { jobId } = await producer.enqueue(e);
-    await admin.del(`${prefix}:fanfare-draw:seen:${jobId}`);
+    await admin.del(`${queueKeyBase(prefix, "fanfare-draw")}:seen:${jobId}`);
     // Reported as new again (the marker is only advisory), but no second job appears.
     expect((await producer.enqueue(e)).duplicate).toBe(false);
     const jobs = await queueOf(producer, "fanfare-draw").getJobs(["wait"]);

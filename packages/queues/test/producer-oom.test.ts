@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdForEvent } from "../src/job-id.ts";
 import { EventProducer } from "../src/producer.ts";
 import { createProducerConnection } from "../src/redis-connection.ts";
+import { queueKeyBase } from "../src/queue-keys.ts";
 
 const prefix = "oom";
 let server: RedisServer;
@@ -59,7 +60,9 @@ describe("fault: Redis refuses writes (out of memory under noeviction)", () => {
     const queue = producer.queues.get("fanfare-experience");
     for (const i of refused) {
       const jobId = jobIdForEvent(event(i).id);
-      expect(await admin.exists(`${prefix}:fanfare-experience:seen:${jobId}`)).toBe(0);
+      expect(
+        await admin.exists(`${queueKeyBase(prefix, "fanfare-experience")}:seen:${jobId}`),
+      ).toBe(0);
       expect(await queue?.getJob(jobId)).toBeUndefined();
     }
 

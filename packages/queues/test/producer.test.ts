@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdForEvent } from "../src/job-id.ts";
 import { EventProducer, RedisUnavailableError } from "../src/producer.ts";
 import { createProducerConnection } from "../src/redis-connection.ts";
+import { queueKeyBase } from "../src/queue-keys.ts";
 
 const prefix = uniquePrefix("queues");
 const connection = createProducerConnection(testRedisUrl);
@@ -66,7 +67,7 @@ describe("EventProducer", () => {
     expect((await producer.enqueue(e)).duplicate).toBe(true);
     expect(await queue("fanfare-experience").getJobCountByTypes("wait")).toBe(1);
     // The marker outlives the completed job: retention after completion plus the retry span.
-    const ttl = await connection.ttl(`${prefix}:fanfare-experience:seen:${e.id}`);
+    const ttl = await connection.ttl(`${queueKeyBase(prefix, "fanfare-experience")}:seen:${e.id}`);
     expect(ttl).toBeGreaterThan(7 * 24 * 3600 + 38_000);
   });
 

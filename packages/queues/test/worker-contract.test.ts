@@ -1,3 +1,4 @@
+import type { QueueName } from "@fanfare-relay/events/families";
 import type { Envelope } from "@fanfare-relay/events/envelope";
 import {
   connectTestRedis,
@@ -11,6 +12,7 @@ import { eventIdForJob, jobIdForEvent } from "../src/job-id.ts";
 import { EventProducer } from "../src/producer.ts";
 import { createProducerConnection, createWorkerConnection } from "../src/redis-connection.ts";
 import { MAX_ATTEMPTS, retryDelayMs } from "../src/retry-schedule.ts";
+import { bullPrefix } from "../src/queue-keys.ts";
 
 // What the workers will rely on, checked against a real BullMQ worker: the jobs the producer
 // writes can be processed whatever their id, and retryDelayMs is called the way it assumes.
@@ -35,7 +37,7 @@ afterAll(async () => {
 });
 
 function startWorker(
-  queueName: string,
+  queueName: QueueName,
   processor: (job: Job<Envelope>) => Promise<void>,
   backoffStrategy?: (attemptsMade: number) => number,
 ): Worker<Envelope> {
@@ -43,7 +45,7 @@ function startWorker(
   workerConnections.push(workerConnection);
   const worker = new Worker<Envelope>(queueName, processor, {
     connection: workerConnection,
-    prefix,
+    prefix: bullPrefix(prefix, queueName),
     settings: backoffStrategy ? { backoffStrategy } : {},
   });
   workers.push(worker);

@@ -4,10 +4,11 @@ import { familyQueueNames, type Family } from "@fanfare-relay/events/families";
 import type { Logger } from "@fanfare-relay/logging/logger";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
+import { bullPrefix, queueKeyBase } from "@fanfare-relay/queues/queue-keys";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 import { RETRY_BACKOFF_TYPE, retryDelayMs } from "@fanfare-relay/queues/retry-schedule";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { Alerter } from "./alerts.ts";
 import { recordDeadLetter } from "./dead-letters.ts";
@@ -43,7 +44,7 @@ export interface WorkerDeps<F extends Family> {
   handlers: HandlerMap<F>;
   db: Kysely<Database>;
   /** A connection made with createWorkerConnection (maxRetriesPerRequest: null). */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   mailer: EmailSender;
   logger: Logger;
@@ -191,7 +192,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   });
   const failureRate = new FailureRateMonitor({
     redis: connection,
-    prefix: `${prefix}:${queueName}`,
+    prefix: queueKeyBase(prefix, queueName),
     threshold: failureAlertThreshold,
     windowMs: failureAlertWindowMs,
   });
@@ -204,7 +205,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   };
   // Jobs whose dead-letter alert went out while their letter could not be written: job id →
   // attempts made. The reconciliation that writes the letter later does not alert again.
-  const alertedKey = `${prefix}:${queueName}:dead-letters:alerted`;
+  const alertedKey = `${queueKeyBase(prefix, queueName)}:dead-letters:alerted`;
 
   // Failures the processor saw; any other failure (BullMQ failing a job that stalled too often)
   // is handled from the worker's "failed" event.
@@ -484,7 +485,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
 
   const worker = new Worker(queueName, processJob, {
     connection,
-    prefix,
+    prefix: bullPrefix(prefix, queueName),
     concurrency: deps.concurrency,
     autorun: false,
     lockDuration: deps.lockDurationMs ?? 30_000,
@@ -507,7 +508,11 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     });
   });
 
-  const queue = new Queue(queueName, { ...sharedQueueOptions, connection, prefix });
+  const queue = new Queue(queueName, {
+    ...sharedQueueOptions,
+    connection,
+    prefix: bullPrefix(prefix, queueName),
+  });
   queue.on("error", (error) => {
     logger.debug({ err: error }, "queue error");
   });

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 
 export interface FailureRateOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Key prefix, shared by every replica so the count is the fleet's, not one process's. */
   prefix: string;
   /** Alert when more than this many failures of one type happen within the window. */

@@ -1,6 +1,6 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import type { Job, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import type { Kysely } from "kysely";
 import { jobsWithOpenLetters } from "./dead-letters.ts";
 
@@ -8,7 +8,7 @@ export interface ReconcileOptions {
   db: Kysely<Database>;
   queue: Queue;
   /** A connection to the queue's Redis (the worker's own). */
-  redis: Redis;
+  redis: RedisConnection;
   /** Failed jobs that finished at or after this time (epoch ms) are checked; -Infinity: all. */
   since: number;
   /**

@@ -10,7 +10,9 @@ import {
   EvictionPolicyWatch,
   type EvictionPolicyState,
 } from "@fanfare-relay/queues/eviction-policy";
-import { createWorkerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
+import { redisTargetOf } from "@fanfare-relay/config/redis-env";
+import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
+import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { sql } from "kysely";
 import { createWorker } from "./create-worker.ts";
 import {
@@ -123,7 +125,8 @@ export async function runWorkerApp<F extends Family>({
     },
   });
 
-  const connection = createWorkerConnection(env.REDIS_URL);
+  const redisTarget = redisTargetOf(env);
+  const connection = createWorkerConnection(redisTarget);
   logConnectionOutages(connection, logger, "redis");
 
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM });
@@ -175,7 +178,8 @@ export async function runWorkerApp<F extends Family>({
       queue: worker.queueName,
       concurrency: env.WORKER_CONCURRENCY,
       batchSize: env.WORKER_BATCH_SIZE,
-      redis: redactRedisUrl(env.REDIS_URL),
+      redis: describeRedisTarget(redisTarget),
+      redisMode: redisTarget.mode,
       database,
       healthPort: env.PORT,
     };

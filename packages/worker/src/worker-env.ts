@@ -1,4 +1,3 @@
-import { DEFAULT_PREFIX } from "@fanfare-relay/queues/producer";
 import {
   ConfigError,
   databaseUrl,
@@ -7,50 +6,51 @@ import {
   logLevel,
   parseEnv,
   port,
-  redisUrl,
 } from "@fanfare-relay/config/env-fields";
+import { checkRedisEnv, redisEnvFields } from "@fanfare-relay/config/redis-env";
 import { z } from "zod";
 
 export { ConfigError };
 
 /** Settings every worker app shares; each app parses them once, in its own src/env.ts. */
 export function workerEnvSchema(defaultPort: number) {
-  return z.object({
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
-    // Same name and meaning as the ingest's: the operator accepts a Redis that may evict keys.
-    REDIS_ALLOW_EVICTION: flag(false),
-    DATABASE_URL: databaseUrl,
-    PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).optional(),
-    MIGRATE_ON_START: flag(false),
-    // Jobs in progress at once; batches form from them, so keep it at least the batch size.
-    WORKER_CONCURRENCY: integer(1, 100),
-    // Bounded by PostgreSQL's 65,535 parameters per statement (a batch's rows × columns).
-    WORKER_BATCH_SIZE: integer(1, 50).pipe(z.number().max(1000)),
-    WORKER_BATCH_WAIT_MS: integer(0, 5).pipe(z.number().max(10_000)),
-    PORT: port(defaultPort),
-    HOST: z.string().min(1).default("0.0.0.0"),
-    SMTP_URL: z
-      .url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" })
-      .default("smtp://127.0.0.1:1025"),
-    MAIL_FROM: z.string().min(3).default("Fanfare Relay <no-reply@fanfare-relay.local>"),
-    SHOP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000"),
-    OPS_ALERT_EMAIL: z.email().optional(),
-    FAILURE_ALERT_THRESHOLD: integer(1, 10),
-    FAILURE_ALERT_WINDOW_SECONDS: integer(1, 300),
-    DEAD_LETTER_REDRIVE_AFTER_SECONDS: integer(0, 3600),
-    DEAD_LETTER_MAX_REDRIVES: integer(0, 3),
-    DEAD_LETTER_REDRIVE_INTERVAL_SECONDS: integer(0, 300),
-    DEAD_LETTER_RECONCILE_INTERVAL_SECONDS: integer(0, 60),
-    RETRY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
-    JOB_LOCK_DURATION_MS: integer(1_000, 30_000),
-    STALLED_INTERVAL_MS: integer(1_000, 30_000),
-    SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
-    // How often the database and Redis's maxmemory-policy are checked for /readyz.
-    READINESS_CHECK_INTERVAL_MS: integer(100, 5_000),
-    LOG_LEVEL: logLevel,
-  });
+  return z
+    .object({
+      ...redisEnvFields,
+      // Same name and meaning as the ingest's: the operator accepts a Redis that may evict keys.
+      REDIS_ALLOW_EVICTION: flag(false),
+      DATABASE_URL: databaseUrl,
+      PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
+      DATABASE_POOL_SIZE: z.coerce.number().int().min(1).optional(),
+      MIGRATE_ON_START: flag(false),
+      // Jobs in progress at once; batches form from them, so keep it at least the batch size.
+      WORKER_CONCURRENCY: integer(1, 100),
+      // Bounded by PostgreSQL's 65,535 parameters per statement (a batch's rows × columns).
+      WORKER_BATCH_SIZE: integer(1, 50).pipe(z.number().max(1000)),
+      WORKER_BATCH_WAIT_MS: integer(0, 5).pipe(z.number().max(10_000)),
+      PORT: port(defaultPort),
+      HOST: z.string().min(1).default("0.0.0.0"),
+      SMTP_URL: z
+        .url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" })
+        .default("smtp://127.0.0.1:1025"),
+      MAIL_FROM: z.string().min(3).default("Fanfare Relay <no-reply@fanfare-relay.local>"),
+      SHOP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000"),
+      OPS_ALERT_EMAIL: z.email().optional(),
+      FAILURE_ALERT_THRESHOLD: integer(1, 10),
+      FAILURE_ALERT_WINDOW_SECONDS: integer(1, 300),
+      DEAD_LETTER_REDRIVE_AFTER_SECONDS: integer(0, 3600),
+      DEAD_LETTER_MAX_REDRIVES: integer(0, 3),
+      DEAD_LETTER_REDRIVE_INTERVAL_SECONDS: integer(0, 300),
+      DEAD_LETTER_RECONCILE_INTERVAL_SECONDS: integer(0, 60),
+      RETRY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+      JOB_LOCK_DURATION_MS: integer(1_000, 30_000),
+      STALLED_INTERVAL_MS: integer(1_000, 30_000),
+      SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
+      // How often the database and Redis's maxmemory-policy are checked for /readyz.
+      READINESS_CHECK_INTERVAL_MS: integer(100, 5_000),
+      LOG_LEVEL: logLevel,
+    })
+    .superRefine(checkRedisEnv);
 }
 
 export type WorkerEnv = z.infer<ReturnType<typeof workerEnvSchema>>;

@@ -7,6 +7,7 @@ import { reconcileDeadLetters } from "../src/reconcile-dead-letters.ts";
 import { createWorkerHarness, sampleEvent, type WorkerHarness } from "../src/testing/harness.ts";
 import { startOwnWorker, type OwnWorker } from "./own-worker.ts";
 import { stubHandlers } from "./stub-handlers.ts";
+import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
 
 let h: WorkerHarness | undefined;
 let own: OwnWorker | undefined;
@@ -26,7 +27,7 @@ async function failWithoutBookkeeping(t: WorkerHarness, count: number) {
   const bare = new Worker(
     familyQueueNames.experience,
     () => Promise.reject(new UnrecoverableError("job stalled more than allowable limit")),
-    { connection, prefix: t.prefix, concurrency: 4 },
+    { connection, prefix: bullPrefix(t.prefix, familyQueueNames.experience), concurrency: 4 },
   );
   const events = Array.from({ length: count }, () => sampleEvent("experience.started"));
   const queue = t.producer.queues.get(familyQueueNames.experience);

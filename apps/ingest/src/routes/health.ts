@@ -1,11 +1,12 @@
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
+import { pingRedis, type RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import type { PolicyNotReady } from "../eviction-gate.ts";
 import type { IngestMetrics } from "../metrics.ts";
 import { withTimeout } from "../with-timeout.ts";
 
 export interface HealthRouteOptions {
-  redis: Pick<Redis, "ping" | "status">;
+  /** Pinged by /readyz: one node, or every master of a cluster. */
+  redis: RedisConnection;
   metrics: IngestMetrics;
   isDraining: () => boolean;
   /** Redis's eviction policy, as far as deliveries are concerned. */
@@ -23,7 +24,7 @@ export function healthRoutes(
   app.get("/readyz", async (request, reply) => {
     if (isDraining()) return reply.code(503).send({ status: "draining" });
     try {
-      await withTimeout(redis.ping(), READY_PING_TIMEOUT_MS);
+      await withTimeout(pingRedis(redis), READY_PING_TIMEOUT_MS);
     } catch (error) {
       // A connection known to be down has had its one outage line; a slow Redis has not.
       if (redis.status === "ready") {

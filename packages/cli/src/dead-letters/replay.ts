@@ -5,6 +5,7 @@ import type { Kysely } from "kysely";
 import { errorMessage } from "../with-timeout.ts";
 import { markReplayed, type ReplayableLetter } from "./queries.ts";
 import { requeueDeadLetter, type RequeueOutcome } from "@fanfare-relay/worker/requeue-dead-letter";
+import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
 import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
 export type ReplayResult =
@@ -44,7 +45,11 @@ export async function replayDeadLetters({
   const queueFor = (name: string) => {
     let queue = queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { ...sharedQueueOptions, connection: redis, prefix });
+      queue = new Queue(name, {
+        ...sharedQueueOptions,
+        connection: redis,
+        prefix: bullPrefix(prefix, name),
+      });
       queues.set(name, queue);
     }
     return queue;
