@@ -9,10 +9,12 @@ import {
   createProducerConnection,
   createWorkerConnection,
 } from "@fanfare-relay/queues/redis-connection";
+import type { RedisTarget } from "@fanfare-relay/queues/redis-target";
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
 import { deleteKeys, testRedisUrl, uniquePrefix } from "@fanfare-relay/testing/redis";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
 import type { Job } from "bullmq";
+import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
@@ -36,6 +38,11 @@ export interface HarnessOptions {
    * admission). `deliver` routes each event to its family's queue.
    */
   alongside?: readonly FamilyHandlers[];
+  /**
+   * Where Redis is (e.g. a test's own Redis Cluster); default the test Redis at REDIS_URL. Keys
+   * are deleted on close only on the default one (a test's own Redis is thrown away whole).
+   */
+  redis?: RedisTarget;
 }
 
 export interface WorkerHarness {
@@ -94,8 +101,9 @@ export async function createWorkerHarness<F extends Family>(
   const database: TestDatabase = await createTestDatabase(family);
   const smtp = await startSmtpCatcher();
   const prefix = uniquePrefix(`worker-${family}`);
-  const producerConnection = createProducerConnection(testRedisUrl);
-  const connection = createWorkerConnection(testRedisUrl);
+  const target = options.redis ?? testRedisUrl;
+  const producerConnection = createProducerConnection(target);
+  const connection = createWorkerConnection(target);
   const producer = new EventProducer({ connection: producerConnection, prefix });
   await producer.waitUntilReady();
   const mailer: Mailer = createMailer({ smtpUrl: smtp.url, from: "Shop <no-reply@shop.test>" });
@@ -175,7 +183,7 @@ export async function createWorkerHarness<F extends Family>(
       await producer.close();
       mailer.close();
       await smtp.stop();
-      await deleteKeys(producerConnection, prefix);
+      if (producerConnection instanceof Redis) await deleteKeys(producerConnection, prefix);
       await producerConnection.quit();
       await connection.quit();
       await database.drop();
