@@ -11,13 +11,14 @@ import { stubHandlers, type StubControl } from "./stub-handlers.ts";
 const hasRedisServer =
   spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
 
-let cluster: RedisCluster;
+let cluster: RedisCluster | undefined;
 let target: RedisTarget;
 beforeAll(async () => {
   if (!hasRedisServer) return;
-  cluster = await startRedisCluster();
-  const nodes = parseNodeList(cluster.seeds);
-  if ("invalid" in nodes) throw new Error(`bad seeds ${cluster.seeds}`);
+  const started = await startRedisCluster();
+  cluster = started;
+  const nodes = parseNodeList(started.seeds);
+  if ("invalid" in nodes) throw new Error(`bad seeds ${started.seeds}`);
   target = { mode: "cluster", nodes };
 }, 60_000);
 afterAll(async () => {
@@ -32,7 +33,7 @@ afterEach(async () => {
 
 /** CLUSTER KEYSLOT, asked of the first master. */
 async function keySlot(key: string): Promise<number> {
-  const admin = new Redis({ port: cluster.nodes[0]?.port ?? 0, lazyConnect: true });
+  const admin = new Redis({ port: cluster?.nodes[0]?.port ?? 0, lazyConnect: true });
   try {
     return Number(await admin.call("CLUSTER", "KEYSLOT", key));
   } finally {
