@@ -9,7 +9,6 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
-import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { authGuard } from "./auth/guard.ts";
 import { registerLoginLimiter } from "./auth/login-limiter.ts";
@@ -32,14 +31,16 @@ import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
 export interface DashboardDeps {
   /**
-   * A connection made with createProducerConnection: the board's queues, /healthz and the login
-   * limiter use it, and fail fast while Redis is away instead of hanging the UI. The caller closes it.
+   * A connection made with createProducerConnection (one node, Sentinel's primary or a cluster):
+   * the board's queues, /healthz and the login limiter use it, and fail fast while Redis is away
+   * instead of hanging the UI. The caller closes it.
    */
-  redis: Redis;
+  redis: RedisConnection;
   /** REDIS_PREFIX, the same as the ingest's and the workers'. */
   prefix: string;
   /** For the dead-letter view; undefined without DATABASE_URL. The caller destroys it. */

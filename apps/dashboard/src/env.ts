@@ -1,4 +1,3 @@
-import { DEFAULT_PREFIX } from "@fanfare-relay/queues/producer";
 import { randomBytes } from "node:crypto";
 import {
   ConfigError,
@@ -10,9 +9,9 @@ import {
   port,
   presentValues,
   problemsOf,
-  redisUrl,
   trustProxy,
 } from "@fanfare-relay/config/env-fields";
+import { checkRedisEnv, redisEnvFields } from "@fanfare-relay/config/redis-env";
 import { z } from "zod";
 
 export { ConfigError };
@@ -22,26 +21,27 @@ import type { UserCredentials } from "./auth/users.ts";
 export const MIN_PASSWORD_LENGTH = 8;
 export const MIN_SESSION_SECRET_LENGTH = 32;
 
-const envSchema = z.object({
-  REDIS_URL: redisUrl,
-  REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
-  DATABASE_URL: databaseUrl,
-  PORT: port(3001),
-  HOST: z.string().min(1).default("0.0.0.0"),
-  TRUST_PROXY: trustProxy,
-  DASHBOARD_ADMIN_USER: z.string().trim().min(1).max(200).optional(),
-  DASHBOARD_ADMIN_PASSWORD: z.string().max(1000).optional(),
-  DASHBOARD_VIEWER_USER: z.string().trim().min(1).max(200).optional(),
-  DASHBOARD_VIEWER_PASSWORD: z.string().max(1000).optional(),
-  DASHBOARD_SESSION_SECRET: z.string().optional(),
-  DASHBOARD_SESSION_TTL_SECONDS: integer(60, 8 * 60 * 60),
-  DASHBOARD_SECURE_COOKIE: flag(false),
-  DASHBOARD_DEMO: flag(false),
-  DASHBOARD_LOGIN_MAX_FAILURES: integer(1, 10),
-  DASHBOARD_LOGIN_WINDOW_SECONDS: integer(1, 15 * 60),
-  SHUTDOWN_TIMEOUT_MS: integer(1_000, 10_000),
-  LOG_LEVEL: logLevel,
-});
+const envSchema = z
+  .object({
+    ...redisEnvFields,
+    DATABASE_URL: databaseUrl,
+    PORT: port(3001),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    TRUST_PROXY: trustProxy,
+    DASHBOARD_ADMIN_USER: z.string().trim().min(1).max(200).optional(),
+    DASHBOARD_ADMIN_PASSWORD: z.string().max(1000).optional(),
+    DASHBOARD_VIEWER_USER: z.string().trim().min(1).max(200).optional(),
+    DASHBOARD_VIEWER_PASSWORD: z.string().max(1000).optional(),
+    DASHBOARD_SESSION_SECRET: z.string().optional(),
+    DASHBOARD_SESSION_TTL_SECONDS: integer(60, 8 * 60 * 60),
+    DASHBOARD_SECURE_COOKIE: flag(false),
+    DASHBOARD_DEMO: flag(false),
+    DASHBOARD_LOGIN_MAX_FAILURES: integer(1, 10),
+    DASHBOARD_LOGIN_WINDOW_SECONDS: integer(1, 15 * 60),
+    SHUTDOWN_TIMEOUT_MS: integer(1_000, 10_000),
+    LOG_LEVEL: logLevel,
+  })
+  .superRefine(checkRedisEnv);
 
 type RawEnv = z.infer<typeof envSchema>;
 

@@ -3,7 +3,9 @@ import { logConnectionOutages } from "@fanfare-relay/logging/connection-outages"
 import { routeConsoleToLogger } from "@fanfare-relay/logging/console-to-logger";
 import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
-import { createProducerConnection, redactRedisUrl } from "@fanfare-relay/queues/redis-connection";
+import { redisTargetOf } from "@fanfare-relay/config/redis-env";
+import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
+import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadEnv } from "./env.ts";
@@ -33,7 +35,8 @@ if (env.DASHBOARD_DEMO) {
   );
 }
 
-const redis = createProducerConnection(env.REDIS_URL);
+const redisTarget = redisTargetOf(env);
+const redis = createProducerConnection(redisTarget);
 logConnectionOutages(redis, logger, "redis");
 
 const db = env.DATABASE_URL
@@ -94,7 +97,8 @@ try {
   await app.listen({ port: env.PORT, host: env.HOST });
   logger.info(
     {
-      redis: redactRedisUrl(env.REDIS_URL),
+      redis: describeRedisTarget(redisTarget),
+      redisMode: redisTarget.mode,
       prefix: env.REDIS_PREFIX,
       deadLetters: db ? "enabled" : "disabled (no DATABASE_URL)",
       users: env.users.map((user) => ({ user: user.username, role: user.role })),

@@ -1,3 +1,4 @@
+import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadEnv } from "../src/env.ts";
 
@@ -67,8 +68,8 @@ describe("loadEnv", () => {
       DASHBOARD_VIEWER_USER: "watcher",
       DASHBOARD_VIEWER_PASSWORD: "viewer-password",
     });
+    expect(redisTargetOf(env)).toMatchObject({ mode: "single", url: "redis://127.0.0.1:6379" });
     expect(env).toMatchObject({
-      REDIS_URL: "redis://127.0.0.1:6379",
       REDIS_PREFIX: "fanfare",
       PORT: 3001,
       HOST: "0.0.0.0",
@@ -96,18 +97,39 @@ describe("loadEnv", () => {
       DASHBOARD_SECURE_COOKIE: "true",
       DATABASE_URL: "postgres://fanfare@db:5432/fanfare",
       PORT: "8080",
-      REDIS_PREFIX: "{fanfare}",
+      REDIS_PREFIX: "relay",
       TRUST_PROXY: "1",
     });
     expect(env.DASHBOARD_SECURE_COOKIE).toBe(true);
     expect(env.DATABASE_URL).toBe("postgres://fanfare@db:5432/fanfare");
     expect(env.PORT).toBe(8080);
-    expect(env.REDIS_PREFIX).toBe("{fanfare}");
+    expect(env.REDIS_PREFIX).toBe("relay");
     expect(typeof env.TRUST_PROXY).toBe("function");
     expect(problems({ ...production, DASHBOARD_SECURE_COOKIE: "yes" })).toContain(
       "DASHBOARD_SECURE_COOKIE: must be true or false",
     );
     expect(problems({ ...production, DATABASE_URL: "mysql://db" })).toContain("DATABASE_URL");
+  });
+
+  it("REDIS_CLUSTER_NODES → a cluster target; with REDIS_URL too, or a prefix with braces → refused", () => {
+    const env = loadEnv({ ...production, REDIS_CLUSTER_NODES: "10.0.0.1:7000,10.0.0.2:7001" });
+    expect(redisTargetOf(env)).toMatchObject({
+      mode: "cluster",
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+      ],
+    });
+    expect(
+      problems({
+        ...production,
+        REDIS_URL: "redis://127.0.0.1:6379",
+        REDIS_CLUSTER_NODES: "10.0.0.1:7000",
+      }),
+    ).toContain("set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS");
+    expect(problems({ ...production, REDIS_PREFIX: "{fanfare}" })).toContain(
+      "REDIS_PREFIX: must not contain { or }",
+    );
   });
 
   it("with DASHBOARD_DEMO=true starts without them: demo users and a random session secret", () => {

@@ -1,6 +1,10 @@
-import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
+import {
+  createProducerConnection,
+  type RedisConnection,
+} from "@fanfare-relay/queues/redis-connection";
+import type { RedisTarget } from "@fanfare-relay/queues/redis-target";
 import { deleteKeys, testRedisUrl, uniquePrefix } from "@fanfare-relay/testing/redis";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { buildApp, type DashboardApp, type DashboardDeps } from "../src/app.ts";
 import { SESSION_COOKIE } from "../src/auth/session.ts";
 import type { UserCredentials } from "../src/auth/users.ts";
@@ -16,7 +20,7 @@ export const testUsers: UserCredentials[] = [
 
 export interface DashboardHarness {
   app: DashboardApp;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** Logs in through POST /login and returns the cookies to send with requests. */
   login(user?: { username: string; password: string }): Promise<Record<string, string>>;
@@ -25,18 +29,26 @@ export interface DashboardHarness {
 
 /**
  * A dashboard on the real Redis. Its own key prefix unless the test shares one with a worker
- * harness (then that harness deletes the keys).
+ * harness (then that harness deletes the keys). `redisTarget` (e.g. a test's own cluster) wins
+ * over `redisUrl`; keys are deleted on close only on a single node (a test's own cluster is
+ * thrown away whole).
  */
 export async function createDashboard(
-  overrides: Partial<DashboardDeps> & { redisUrl?: string; ready?: boolean } = {},
+  overrides: Partial<DashboardDeps> & {
+    redisUrl?: string;
+    redisTarget?: RedisTarget;
+    ready?: boolean;
+  } = {},
 ): Promise<DashboardHarness> {
-  const { redisUrl = testRedisUrl, ready = true, ...deps } = overrides;
+  const { redisUrl = testRedisUrl, redisTarget, ready = true, ...deps } = overrides;
   const ownPrefix = deps.prefix === undefined;
   const prefix = deps.prefix ?? uniquePrefix("dashboard");
-  const redis = createProducerConnection(redisUrl);
+  const redis = createProducerConnection(redisTarget ?? redisUrl);
   redis.on("error", () => undefined);
   // A producer connection fails commands until it is up, rather than queueing them.
-  if (redisUrl === testRedisUrl) await new Promise((resolve) => redis.once("ready", resolve));
+  if (redisTarget !== undefined || redisUrl === testRedisUrl) {
+    await new Promise((resolve) => redis.once("ready", resolve));
+  }
   const app = await buildApp({
     prefix,
     users: testUsers,
@@ -61,7 +73,9 @@ export async function createDashboard(
     },
     async close() {
       await app.close();
-      if (ownPrefix && redis.status === "ready") await deleteKeys(redis, prefix);
+      if (ownPrefix && redis instanceof Redis && redis.status === "ready") {
+        await deleteKeys(redis, prefix);
+      }
       await redis.quit().catch(() => undefined);
     },
   };

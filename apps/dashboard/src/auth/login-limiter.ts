@@ -1,10 +1,13 @@
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 
 export interface LoginLimiterOptions {
-  /** Shared by every dashboard replica, so the limit holds however many there are. */
-  redis: Redis;
+  /**
+   * Shared by every dashboard replica, so the limit holds however many there are. A cluster works
+   * as it is: each counter is one key, read and bumped by a one-key script.
+   */
+  redis: RedisConnection;
   prefix: string;
   /** Failed logins allowed per client address and user name within the window. */
   maxFailures: number;
