@@ -43,7 +43,7 @@ describe("guarantee: errors reach the logs without Redis command arguments, payl
     expect(refused).toBe(1);
     await admin.config("SET", "maxmemory", "0");
 
-    const failed = logs.lines().filter((line) => line.msg === "enqueue failed");
+    const failed = logs.lines().filter((line) => String(line.msg).startsWith("enqueue failed"));
     expect(failed).toHaveLength(1);
     const line = JSON.stringify(failed[0]);
     expect(line.length).toBeLessThan(2_048);
@@ -68,6 +68,34 @@ describe("guarantee: errors reach the logs without Redis command arguments, payl
     expect(logs.lines()[0]).toMatchObject({ err: { command: { name: expect.any(String) } } });
     expect(line).not.toContain('"args"');
     expect(line).toContain("redis-parser@"); // stack frames are kept as they are
+  });
+});
+
+describe("fault: Redis refuses the jobs while its connection stays up (a dead cluster node, OOM)", () => {
+  it("40 deliveries refused with OOM, then Redis takes them again → 40 × 503, then 200; one line when the refusals start, one when they end (failed: 40), none per request", async () => {
+    const server = await privateRedis(["--maxmemory-policy", "noeviction"]);
+    const logs = captureLogs();
+    const h = await createHarness({ redisUrl: server.url, logger: logs.logger });
+    cleanups.push(() => h.close());
+    const admin = new Redis(server.url);
+    cleanups.push(() => admin.quit());
+    const used = Number(/^used_memory:(\d+)/m.exec(await admin.info("memory"))?.[1]);
+    await admin.config("SET", "maxmemory", String(used - 1));
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      statuses.push((await h.app.inject(signedDelivery(uniqueEvent()))).statusCode);
+    }
+    await admin.config("SET", "maxmemory", "0");
+    statuses.push((await h.app.inject(signedDelivery(uniqueEvent()))).statusCode);
+
+    expect(statuses).toEqual([...Array.from({ length: 40 }, () => 503), 200]);
+    const lines = logs.lines().filter((line) => String(line.msg).startsWith("enqueue"));
+    expect(lines.map((line) => line.msg)).toEqual([
+      "enqueue failed; deliveries are answered 503 until Redis takes them again",
+      "enqueue works again",
+    ]);
+    expect(lines[1]).toMatchObject({ failed: 40 });
   });
 });
 

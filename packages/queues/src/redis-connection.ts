@@ -14,6 +14,11 @@ interface ConnectionProfile {
   retryStrategy: (times: number) => number;
   enableOfflineQueue: boolean;
   enableAutoPipelining?: boolean;
+  /** Cluster only: how long a command is retried through a failover (ioredis's retry options). */
+  clusterRetries?: Pick<
+    ClusterOptions,
+    "retryDelayOnMoved" | "retryDelayOnFailover" | "retryDelayOnClusterDown" | "maxRedirections"
+  >;
 }
 
 /**
@@ -63,6 +68,15 @@ export function createWorkerConnection(
     node: { maxRetriesPerRequest: null, connectTimeout: 10_000 },
     retryStrategy: (times) => Math.min(2 ** times * 100, 20_000),
     enableOfflineQueue: true,
+    // While a replica takes over, the surviving nodes answer MOVED (to the dead master, then to
+    // the new one) and CLUSTERDOWN: spaced retries, about 10 s in all, ride that out instead of
+    // failing the job's bookkeeping after 16 instant redirections (ioredis's default).
+    clusterRetries: {
+      retryDelayOnMoved: 100,
+      retryDelayOnFailover: 300,
+      retryDelayOnClusterDown: 300,
+      maxRedirections: 32,
+    },
   });
 }
 
@@ -118,6 +132,7 @@ function connect(
     case "cluster": {
       const clusterOptions: ClusterOptions = {
         ...shared,
+        ...profile.clusterRetries,
         clusterRetryStrategy: profile.retryStrategy,
         slotsRefreshTimeout: 2_000,
         // TLS certificates of managed clusters name the host, not its address (ioredis docs).

@@ -5,6 +5,7 @@ import { secretKey } from "@fanfare-relay/signature/sign";
 import { verify } from "@fanfare-relay/signature/verify";
 import type { FastifyInstance } from "fastify";
 import { performance } from "node:perf_hooks";
+import { EnqueueFailureStreak } from "../enqueue-failure-streak.ts";
 import { IngestError, signatureError } from "../errors.ts";
 import type { IngestMetrics } from "../metrics.ts";
 import { parseJsonBody } from "../parse-json-body.ts";
@@ -52,6 +53,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
     done(null, body);
   });
 
+  const failureStreak = new EnqueueFailureStreak(app.log);
   // Imported once: an HMAC keyed with a string imports the key on every request.
   const secretKeys = secrets.map(secretKey);
   // The series a delivery touches, bound once: no label object per request, and the two counters
@@ -106,14 +108,10 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
       result = await withTimeout(producer.enqueue(envelope), enqueueTimeoutMs);
     } catch (error) {
       // While the connection is down every delivery fails the same way; the outage has its line.
-      if (redisIsUp()) {
-        request.log.warn(
-          { err: error, eventId: envelope.id, type: envelope.type },
-          "enqueue failed",
-        );
-      }
+      if (redisIsUp()) failureStreak.failed(error, { eventId: envelope.id, type: envelope.type });
       throw new IngestError("INGEST_UNAVAILABLE", "event could not be stored; retry later");
     }
+    failureStreak.succeeded();
     const queueMetrics = queueSeries(result.queueName);
     queueMetrics.enqueueSeconds.observe((performance.now() - startedAt) / 1000);
 
