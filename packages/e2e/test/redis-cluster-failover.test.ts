@@ -1,5 +1,3 @@
-import type { Envelope } from "@fanfare-relay/events/envelope";
-import { fixtureEvents } from "@fanfare-relay/events/fixtures";
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
@@ -7,9 +5,10 @@ import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/red
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { Redis } from "ioredis";
-import { sql } from "kysely";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { effectCounts, waitForCompleted } from "../src/applied-events.ts";
+import { startDeliveryLoad } from "../src/delivery-load.ts";
 import { startRelayProcesses, type RelayProcesses } from "../src/relay-processes.ts";
 
 const hasRedisServer =
@@ -44,56 +43,6 @@ afterAll(async () => {
   await database?.drop();
 }, 60_000);
 
-const found = fixtureEvents.find((event) => event.type === "queue.consumer_entered");
-if (found === undefined) throw new Error("no queue.consumer_entered fixture");
-const entered: Envelope = found;
-
-let sequence = 0;
-/** A new consumer entering the queue: one event, one entity of its own. */
-function nextEvent(): Envelope {
-  sequence += 1;
-  return {
-    ...entered,
-    id: `evt_failover_${String(sequence)}`,
-    data: { ...entered.data, consumerId: `con_failover_${String(sequence)}` },
-  };
-}
-
-interface Tally {
-  acknowledged: string[];
-  refused: number;
-  /** Any answer but 200 or 503, or a failed request: none may happen. */
-  unexpected: string[];
-}
-
-/** `concurrency` loops delivering new events until `stop()`; every answer is counted. */
-function startLoad(relay: RelayProcesses, concurrency: number) {
-  const tally: Tally = { acknowledged: [], refused: 0, unexpected: [] };
-  let running = true;
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (running) {
-      const event = nextEvent();
-      try {
-        const { status, body } = await relay.deliver(event);
-        if (status === 200) tally.acknowledged.push(event.id);
-        else if (status === 503) tally.refused += 1;
-        else tally.unexpected.push(`${String(status)} ${body}`);
-      } catch (error) {
-        tally.unexpected.push(String(error));
-      }
-      // A 503 is retried by the sender later; here, a moment later, as a real one would.
-      if (tally.refused > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  });
-  return {
-    tally,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
-
 describe.skipIf(!hasRedisServer)(
   "fault: the master of fanfare-queue's slot is killed under load (3 masters, 1 replica each)",
   () => {
@@ -113,7 +62,7 @@ describe.skipIf(!hasRedisServer)(
       admin.disconnect();
       const master = await cluster.masterOfSlot(slot);
 
-      const load = startLoad(relay, 8);
+      const load = startDeliveryLoad(relay, 8, "failover");
       await waitUntil(() => Promise.resolve(load.tally.acknowledged.length >= 100), 30_000);
       await cluster.kill(master.port);
       const beforePromotion = load.tally.acknowledged.length;
@@ -142,23 +91,11 @@ describe.skipIf(!hasRedisServer)(
       );
 
       // Workers resume on the new master and apply every acknowledged event, each once.
-      await waitUntil(async () => {
-        const { count } = await db
-          .selectFrom("webhook_events")
-          .select(sql<string>`count(*)`.as("count"))
-          .where("status", "=", "completed")
-          .where("event_id", "in", acknowledged)
-          .executeTakeFirstOrThrow();
-        return Number(count) === acknowledged.length;
-      }, 60_000);
-      const applied = await db
-        .selectFrom("analytics_events")
-        .select(["event_id", sql<string>`count(*)`.as("count")])
-        .where("event_id", "in", acknowledged)
-        .groupBy("event_id")
-        .execute();
-      expect(applied).toHaveLength(acknowledged.length);
-      expect(applied.filter((row) => Number(row.count) !== 1)).toEqual([]);
+      await waitForCompleted(db, acknowledged, 60_000);
+      expect(await effectCounts(db, acknowledged)).toEqual({
+        applied: acknowledged.length,
+        notOnce: [],
+      });
     }, 120_000);
   },
 );
