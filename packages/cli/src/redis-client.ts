@@ -1,36 +1,119 @@
-import { Redis } from "ioredis";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
+import type { RedisAuth, RedisNodeAddress, RedisTarget } from "@fanfare-relay/queues/redis-target";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { redactUrl } from "./connection-options.ts";
 import { CliError } from "./cli-error.ts";
 import { errorMessage, withTimeout } from "./with-timeout.ts";
 
+/** `host:port`, with brackets around an IPv6 host. */
+export function nodeAddress({ host, port }: RedisNodeAddress): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${String(port)}`;
+}
+
 /**
- * A connection for a short-lived command: it fails fast instead of waiting for Redis to come back
- * (no reconnects, no offline queue, every command bounded by `timeoutMs`).
+ * Where Redis is, for messages, without a password: `Redis at redis://…`,
+ * `Redis Cluster at 127.0.0.1:7000,…`, `Redis primary "name" of Sentinels 127.0.0.1:26379`.
  */
-export async function openRedis(url: string, timeoutMs: number): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
+export function describeTarget(target: RedisTarget): string {
+  switch (target.mode) {
+    case "single":
+      return `Redis at ${redactUrl(target.url)}`;
+    case "cluster":
+      return `Redis Cluster at ${target.nodes.map(nodeAddress).join(",")}`;
+    case "sentinel":
+      return `Redis primary "${target.masterName}" of Sentinels ${target.sentinels.map(nodeAddress).join(",")}`;
+  }
+}
+
+/** Credentials and TLS of the target's nodes; unset fields are left out so a URL's own stay. */
+function authOptions(auth: RedisAuth | undefined): RedisOptions {
+  const options: RedisOptions = {};
+  if (auth?.username !== undefined) options.username = auth.username;
+  if (auth?.password !== undefined) options.password = auth.password;
+  if (auth?.tls === true) options.tls = {};
+  return options;
+}
+
+/**
+ * A connection for a short-lived command, to one node, a Redis Cluster or Sentinel's primary: it
+ * fails fast instead of waiting for Redis to come back (no reconnects, no offline queue, every
+ * command bounded by `timeoutMs`). Resolves once the connection is ready (a cluster's: its slot
+ * map loaded from a seed); rejects with CliError CLI_REDIS_UNREACHABLE, or CLI_TIMEOUT when
+ * nothing answers within `timeoutMs`. The caller disconnects it.
+ *
+ * A cluster's ready check is off: a cluster whose state is not ok still connects, so that
+ * `doctor` can say so (commands on slots it does not serve fail with CLUSTERDOWN).
+ */
+export function openRedis(
+  target: Extract<RedisTarget, { mode: "cluster" }>,
+  timeoutMs: number,
+): Promise<Cluster>;
+export function openRedis(
+  target: Exclude<RedisTarget, { mode: "cluster" }>,
+  timeoutMs: number,
+): Promise<Redis>;
+export function openRedis(target: RedisTarget, timeoutMs: number): Promise<RedisConnection>;
+export async function openRedis(target: RedisTarget, timeoutMs: number): Promise<RedisConnection> {
+  const node: RedisOptions = {
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
     // A server that never answers must not hold the process for ioredis's default 2 s on close.
     disconnectTimeout: 200,
-  });
+    ...authOptions(target.auth),
+  };
+  const failFast = { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null };
+  let redis: RedisConnection;
+  switch (target.mode) {
+    case "single":
+      redis = new Redis(target.url, { ...node, ...failFast });
+      break;
+    case "sentinel":
+      redis = new Redis({
+        ...node,
+        ...failFast,
+        sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+        name: target.masterName,
+        ...(target.sentinelPassword === undefined
+          ? {}
+          : { sentinelPassword: target.sentinelPassword }),
+        ...(target.auth?.tls === true ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+        sentinelRetryStrategy: () => null,
+        sentinelCommandTimeout: timeoutMs,
+      });
+      break;
+    case "cluster":
+      redis = new Cluster(
+        target.nodes.map(({ host, port }) => ({ host, port })),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          enableReadyCheck: false,
+          clusterRetryStrategy: () => null,
+          slotsRefreshTimeout: timeoutMs,
+          // TLS certificates of managed clusters name the host, not its address (ioredis docs).
+          ...(target.auth?.tls === true
+            ? {
+                dnsLookup: (address, callback) => {
+                  callback(null, address);
+                },
+              }
+            : {}),
+          redisOptions: node,
+        },
+      );
+      break;
+  }
   // Failures surface through connect() and the commands; without a listener ioredis would log them.
   redis.on("error", () => undefined);
-  const where = redactUrl(url);
+  const where = describeTarget(target);
   try {
     // connectTimeout covers the TCP connection only, not a server that never answers.
-    await withTimeout(redis.connect(), timeoutMs, `Redis at ${where}`);
+    await withTimeout(redis.connect(), timeoutMs, where);
     return redis;
   } catch (error) {
     redis.disconnect();
     if (error instanceof CliError) throw error;
-    throw new CliError(
-      "CLI_REDIS_UNREACHABLE",
-      `Redis at ${where} is unreachable: ${errorMessage(error)}`,
-    );
+    throw new CliError("CLI_REDIS_UNREACHABLE", `${where} is unreachable: ${errorMessage(error)}`);
   }
 }

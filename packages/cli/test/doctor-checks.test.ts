@@ -38,7 +38,7 @@ describe("the Redis checks", () => {
     await Promise.all([healthy.stop(), cache.stop()]);
   });
   const connect = async (redis: ConfiguredRedis) => {
-    const client = await openRedis(redis.server.url, 2000);
+    const client = await openRedis({ mode: "single", url: redis.server.url }, 2000);
     clients.push(client);
     return client;
   };
@@ -192,7 +192,7 @@ describe("runDoctor", () => {
     try {
       const started = Date.now();
       const results = await runDoctor({
-        redisUrl: url("redis"),
+        redis: { mode: "single", url: url("redis") },
         databaseUrl: url("postgres"),
         smtpUrl: url("smtp"),
         webhookSecrets: "whsec_abc123",

@@ -7,6 +7,7 @@ import {
   createProducerConnection,
   createWorkerConnection,
 } from "@fanfare-relay/queues/redis-connection";
+import type { RedisTarget } from "@fanfare-relay/queues/redis-target";
 import { deleteKeys, testRedisUrl, uniquePrefix } from "@fanfare-relay/testing/redis";
 import { createWorker, type FamilyWorker } from "@fanfare-relay/worker/create-worker";
 import type { HandlerMap } from "@fanfare-relay/worker/handler";
@@ -17,6 +18,7 @@ import { drawHandlers } from "@fanfare-relay/worker-draw/handlers";
 import { experienceHandlers } from "@fanfare-relay/worker-experience/handlers";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import type { Job } from "bullmq";
+import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { AddressInfo } from "node:net";
 
@@ -33,10 +35,13 @@ export interface Ingest {
   close(): Promise<void>;
 }
 
-/** The real ingest app listening on a free port, on real Redis under a key prefix of its own. */
-export async function startIngest(label: string): Promise<Ingest> {
+/**
+ * The real ingest app listening on a free port, on real Redis under a key prefix of its own:
+ * the test Redis, or `redis` (e.g. a test's own Redis Cluster).
+ */
+export async function startIngest(label: string, redis?: RedisTarget): Promise<Ingest> {
   const prefix = uniquePrefix(label);
-  const connection = createProducerConnection(testRedisUrl);
+  const connection = createProducerConnection(redis ?? testRedisUrl);
   const producer = new EventProducer({ connection, prefix });
   await producer.waitUntilReady();
   const app = buildApp({
@@ -70,7 +75,8 @@ export async function startIngest(label: string): Promise<Ingest> {
       ),
     async close() {
       await app.close();
-      await deleteKeys(connection, prefix);
+      // A test's own Redis is thrown away whole.
+      if (connection instanceof Redis) await deleteKeys(connection, prefix);
       await producer.close();
       await connection.quit();
     },
@@ -95,11 +101,13 @@ export async function startWorkers(options: {
   db: Kysely<Database>;
   prefix: string;
   smtpUrl: string;
+  /** Where Redis is; default the test Redis. */
+  redis?: RedisTarget;
 }): Promise<Workers> {
   const mailer = createMailer({ smtpUrl: options.smtpUrl, from: "Shop <no-reply@shop.test>" });
   const logger = createLogger("cli-simulate-test", "silent");
   const started = families.map((family) => {
-    const connection = createWorkerConnection(testRedisUrl);
+    const connection = createWorkerConnection(options.redis ?? testRedisUrl);
     const worker = createWorker({
       family,
       handlers: handlersOf[family] as HandlerMap<typeof family>,

@@ -1,6 +1,6 @@
 import { allQueueNames } from "@fanfare-relay/events/families";
 import { Command, Option } from "commander";
-import { connectionOptions, parseConnectionConfig } from "../connection-options.ts";
+import { addConnectionOptions, parseConnectionConfig } from "../connection-options.ts";
 import { databaseError, openDatabase } from "../database.ts";
 import { deadLetterJson, deadLetterTable } from "../dead-letters/format.ts";
 import { findLetters, listDeadLetters } from "../dead-letters/queries.ts";
@@ -29,7 +29,7 @@ function listCommand(env: NodeJS.ProcessEnv): Command {
     .option("--all", "include resolved dead letters")
     .addOption(queueOption("only this queue's"))
     .option("--json", "print JSON with every column and the full error");
-  for (const option of connectionOptions("databaseUrl", "timeout")) command.addOption(option);
+  addConnectionOptions(command, "databaseUrl", "timeout");
   return command.action(async (options: ListOptions, self: Command) => {
     const config = parseConnectionConfig(["databaseUrl", "timeout"], self.opts(), env);
     const db = openDatabase({ url: config.databaseUrl, connectTimeoutMs: config.timeout * 1000 });
@@ -59,8 +59,8 @@ function replayCommand(env: NodeJS.ProcessEnv): Command {
     .argument("[eventIds...]", "event ids of the dead letters to replay")
     .option("--all", "every open dead letter")
     .addOption(queueOption("with --all: only this queue's"));
-  const keys = ["databaseUrl", "redisUrl", "prefix", "timeout"] as const;
-  for (const option of connectionOptions(...keys)) command.addOption(option);
+  const keys = ["databaseUrl", "redis", "prefix", "timeout"] as const;
+  addConnectionOptions(command, ...keys);
   return command.action(async (eventIds: string[], options: ReplayOptions, self: Command) => {
     const all = options.all === true;
     if (all === eventIds.length > 0) {
@@ -81,7 +81,7 @@ function replayCommand(env: NodeJS.ProcessEnv): Command {
         out.line("no open dead letters");
         return;
       }
-      const redis = await openRedis(config.redisUrl, config.timeout * 1000);
+      const redis = await openRedis(config.redis, config.timeout * 1000);
       let results: ReplayResult[];
       try {
         results = await replayDeadLetters({

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { connectionOptions, parseConnectionConfig } from "../connection-options.ts";
+import { addConnectionOptions, parseConnectionConfig } from "../connection-options.ts";
 import { formatChecks, summarize } from "../doctor/format.ts";
 import { runDoctor } from "../doctor/run-doctor.ts";
 import { outputOf } from "../output.ts";
@@ -9,10 +9,10 @@ const plural = (count: number, word: string) => `${String(count)} ${word}${count
 
 export function doctorCommand(env: NodeJS.ProcessEnv = process.env): Command {
   const command = new Command("doctor").description(
-    "Check Redis, PostgreSQL, SMTP and the ingest secret, with advice for each problem (exit 1 on a failure)",
+    "Check Redis (every master of a cluster, Sentinel's primary), PostgreSQL, SMTP and the ingest secret, with advice for each problem (exit 1 on a failure)",
   );
-  const keys = ["redisUrl", "databaseUrl", "smtpUrl", "timeout"] as const;
-  for (const option of connectionOptions(...keys)) command.addOption(option);
+  const keys = ["redis", "databaseUrl", "smtpUrl", "timeout"] as const;
+  addConnectionOptions(command, ...keys);
   return command.action(async (_options: unknown, self: Command) => {
     const config = parseConnectionConfig(keys, self.opts(), env);
     const results = await runDoctor({

@@ -1,6 +1,6 @@
 import { migrateToLatest } from "@fanfare-relay/db/migrate";
 import { Command } from "commander";
-import { connectionOptions, parseConnectionConfig } from "../connection-options.ts";
+import { addConnectionOptions, parseConnectionConfig } from "../connection-options.ts";
 import { databaseError, openDatabase } from "../database.ts";
 import { outputOf } from "../output.ts";
 
@@ -8,7 +8,7 @@ export function migrateCommand(env: NodeJS.ProcessEnv = process.env): Command {
   const command = new Command("migrate").description(
     "Bring the database schema up to date (safe to run repeatedly and concurrently)",
   );
-  for (const option of connectionOptions("databaseUrl", "timeout")) command.addOption(option);
+  addConnectionOptions(command, "databaseUrl", "timeout");
   return command.action(async (_options: unknown, self: Command) => {
     const config = parseConnectionConfig(["databaseUrl", "timeout"], self.opts(), env);
     const out = outputOf(self);

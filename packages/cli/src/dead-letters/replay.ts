@@ -1,11 +1,11 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { errorMessage } from "../with-timeout.ts";
 import { markReplayed, type ReplayableLetter } from "./queries.ts";
 import { requeueDeadLetter, type RequeueOutcome } from "@fanfare-relay/worker/requeue-dead-letter";
 import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
+import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
 export type ReplayResult =
@@ -16,7 +16,8 @@ export type ReplayResult =
 
 export interface ReplayOptions {
   db: Kysely<Database>;
-  redis: Redis;
+  /** From openRedis: one node, a cluster or Sentinel's primary. */
+  redis: RedisConnection;
   prefix: string;
   /** From findLetters. */
   letters: readonly ReplayableLetter[];

@@ -1,9 +1,13 @@
 import type { Redis } from "ioredis";
 import { fail, ok, warn, type CheckResult } from "./check.ts";
 
-/** `INFO <section>` as a map of its `field:value` lines. */
+/** `INFO <section>` of one node as a map of its `field:value` lines. */
 export async function readInfo(redis: Redis, section: string): Promise<Map<string, string>> {
-  const text = await redis.info(section);
+  return parseFields(await redis.info(section));
+}
+
+/** The `field:value` lines of an INFO or CLUSTER INFO reply; `#` headings left out. */
+export function parseFields(text: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
     const colon = line.indexOf(":");
