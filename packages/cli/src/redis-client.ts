@@ -1,6 +1,9 @@
-import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
-import type { RedisAuth, RedisNodeAddress, RedisTarget } from "@fanfare-relay/queues/redis-target";
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import {
+  createRedisConnection,
+  type RedisConnection,
+} from "@fanfare-relay/queues/redis-connection";
+import type { RedisNodeAddress, RedisTarget } from "@fanfare-relay/queues/redis-target";
+import type { Cluster, Redis } from "ioredis";
 import { redactUrl } from "./connection-options.ts";
 import { CliError } from "./cli-error.ts";
 import { errorMessage, withTimeout } from "./with-timeout.ts";
@@ -25,15 +28,6 @@ export function describeTarget(target: RedisTarget): string {
   }
 }
 
-/** Credentials and TLS of the target's nodes; unset fields are left out so a URL's own stay. */
-function authOptions(auth: RedisAuth | undefined): RedisOptions {
-  const options: RedisOptions = {};
-  if (auth?.username !== undefined) options.username = auth.username;
-  if (auth?.password !== undefined) options.password = auth.password;
-  if (auth?.tls === true) options.tls = {};
-  return options;
-}
-
 /**
  * A connection for a short-lived command, to one node, a Redis Cluster or Sentinel's primary: it
  * fails fast instead of waiting for Redis to come back (no reconnects, no offline queue, every
@@ -54,56 +48,24 @@ export function openRedis(
 ): Promise<Redis>;
 export function openRedis(target: RedisTarget, timeoutMs: number): Promise<RedisConnection>;
 export async function openRedis(target: RedisTarget, timeoutMs: number): Promise<RedisConnection> {
-  const node: RedisOptions = {
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    // A server that never answers must not hold the process for ioredis's default 2 s on close.
-    disconnectTimeout: 200,
-    ...authOptions(target.auth),
-  };
-  const failFast = { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null };
-  let redis: RedisConnection;
-  switch (target.mode) {
-    case "single":
-      redis = new Redis(target.url, { ...node, ...failFast });
-      break;
-    case "sentinel":
-      redis = new Redis({
-        ...node,
-        ...failFast,
-        sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
-        name: target.masterName,
-        ...(target.sentinelPassword === undefined
-          ? {}
-          : { sentinelPassword: target.sentinelPassword }),
-        ...(target.auth?.tls === true ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
-        sentinelRetryStrategy: () => null,
-        sentinelCommandTimeout: timeoutMs,
-      });
-      break;
-    case "cluster":
-      redis = new Cluster(
-        target.nodes.map(({ host, port }) => ({ host, port })),
-        {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          enableReadyCheck: false,
-          clusterRetryStrategy: () => null,
-          slotsRefreshTimeout: timeoutMs,
-          // TLS certificates of managed clusters name the host, not its address (ioredis docs).
-          ...(target.auth?.tls === true
-            ? {
-                dnsLookup: (address, callback) => {
-                  callback(null, address);
-                },
-              }
-            : {}),
-          redisOptions: node,
-        },
-      );
-      break;
-  }
+  const redis = createRedisConnection(
+    target,
+    {},
+    {
+      node: {
+        connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
+        maxRetriesPerRequest: 0,
+        // A server that never answers must not hold the process for ioredis's default 2 s on close.
+        disconnectTimeout: 200,
+        lazyConnect: true,
+      },
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      cluster: { lazyConnect: true, enableReadyCheck: false, slotsRefreshTimeout: timeoutMs },
+      sentinel: { sentinelCommandTimeout: timeoutMs },
+    },
+  );
   // Failures surface through connect() and the commands; without a listener ioredis would log them.
   redis.on("error", () => undefined);
   const where = describeTarget(target);

@@ -6,20 +6,28 @@ export { redactRedisUrl };
 /** What BullMQ and the project take as a connection: one node (or Sentinel's primary) or a cluster. */
 export type RedisConnection = Redis | Cluster;
 
-/** Options applied to every connection of one kind, whatever the target. */
-interface ConnectionProfile {
+/** Options applied to every connection of one kind (producer, worker, CLI), whatever the target. */
+export interface ConnectionProfile {
   /** Per-node options (`Redis` options; a cluster passes them to each node's connection). */
   node: RedisOptions;
-  /** Reconnection delay in ms after `times` failed attempts (one node, Sentinel, whole cluster). */
-  retryStrategy: (times: number) => number;
+  /**
+   * Reconnection delay in ms after `times` failed attempts (one node, Sentinel, whole cluster);
+   * null stops reconnecting.
+   */
+  retryStrategy: (times: number) => number | null;
   enableOfflineQueue: boolean;
   enableAutoPipelining?: boolean;
-  /** Cluster only: how long a command is retried through a failover (ioredis's retry options). */
-  clusterRetries?: Pick<
-    ClusterOptions,
-    "retryDelayOnMoved" | "retryDelayOnFailover" | "retryDelayOnClusterDown" | "maxRedirections"
-  >;
+  /** Cluster only: cluster-level options (failover retries, ready check, slot refresh …). */
+  cluster?: Omit<ClusterOptions, "redisOptions">;
+  /** Sentinel only: options next to `sentinels` (failover detector, Sentinel command timeout …). */
+  sentinel?: RedisOptions;
 }
+
+/**
+ * Subscribes to the Sentinels' +switch-master: a long-lived client reconnects to a new primary at
+ * once instead of when the old connection times out.
+ */
+const FOLLOW_FAILOVERS: RedisOptions = { failoverDetector: true };
 
 /**
  * A producer must answer its caller quickly: with the offline queue off, a command sent while Redis
@@ -40,13 +48,14 @@ export function createProducerConnection(
   target: RedisTarget | string,
   options: RedisOptions = {},
 ): RedisConnection {
-  return connect(target, options, {
+  return createRedisConnection(target, options, {
     node: { maxRetriesPerRequest: 1, connectTimeout: 5_000 },
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     enableOfflineQueue: false,
     // Under load many requests enqueue in the same tick; one socket write for all of them
     // instead of one each is most of the ingest's throughput.
     enableAutoPipelining: true,
+    sentinel: FOLLOW_FAILOVERS,
   });
 }
 
@@ -64,24 +73,25 @@ export function createWorkerConnection(
   target: RedisTarget | string,
   options: RedisOptions = {},
 ): RedisConnection {
-  return connect(target, options, {
+  return createRedisConnection(target, options, {
     node: { maxRetriesPerRequest: null, connectTimeout: 10_000 },
     retryStrategy: (times) => Math.min(2 ** times * 100, 20_000),
     enableOfflineQueue: true,
     // While a replica takes over, the surviving nodes answer MOVED (to the dead master, then to
     // the new one) and CLUSTERDOWN: spaced retries, about 10 s in all, ride that out instead of
     // failing the job's bookkeeping after 16 instant redirections (ioredis's default).
-    clusterRetries: {
+    cluster: {
       retryDelayOnMoved: 100,
       retryDelayOnFailover: 300,
       retryDelayOnClusterDown: 300,
       maxRedirections: 32,
     },
+    sentinel: FOLLOW_FAILOVERS,
   });
 }
 
 /** Per-node auth options; `undefined` fields are left out so a URL's own credentials stay. */
-function authOptions(auth: RedisAuth | undefined): RedisOptions {
+export function authOptions(auth: RedisAuth | undefined): RedisOptions {
   const options: RedisOptions = {};
   if (auth?.username !== undefined) options.username = auth.username;
   if (auth?.password !== undefined) options.password = auth.password;
@@ -89,7 +99,12 @@ function authOptions(auth: RedisAuth | undefined): RedisOptions {
   return options;
 }
 
-function connect(
+/**
+ * A connection to `target` (a `RedisTarget` or one node's URL) with a profile's options; `options`
+ * are merged last into the client's (cluster: each node's). Producers, workers and the CLI each
+ * have their profile; prefer `createProducerConnection` / `createWorkerConnection`.
+ */
+export function createRedisConnection(
   target: RedisTarget | string,
   options: RedisOptions,
   profile: ConnectionProfile,
@@ -122,19 +137,17 @@ function connect(
           ? {}
           : { sentinelPassword: resolved.sentinelPassword }),
         ...(resolved.auth?.tls === true ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
-        // Subscribes to the Sentinels' +switch-master: reconnects to a new primary at once
-        // instead of when the old connection times out.
-        failoverDetector: true,
         sentinelRetryStrategy: profile.retryStrategy,
         retryStrategy: profile.retryStrategy,
+        ...profile.sentinel,
         ...options,
       });
     case "cluster": {
       const clusterOptions: ClusterOptions = {
         ...shared,
-        ...profile.clusterRetries,
         clusterRetryStrategy: profile.retryStrategy,
         slotsRefreshTimeout: 2_000,
+        ...profile.cluster,
         // TLS certificates of managed clusters name the host, not its address (ioredis docs).
         ...(resolved.auth?.tls === true
           ? {
