@@ -6,17 +6,14 @@ import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
 import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
 import type { RedisTarget } from "@fanfare-relay/queues/redis-target";
 import { routeEventType } from "@fanfare-relay/queues/routing";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/redis-cluster";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
-import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, createDashboard, type DashboardHarness } from "./helpers.ts";
 
-const hasRedis = ["REDIS_SERVER_BIN", "REDIS_CLI_BIN"].every((name, i) => {
-  const binary = process.env[name] ?? (i === 0 ? "redis-server" : "redis-cli");
-  return spawnSync(binary, ["--version"]).error === undefined;
-});
+const hasRedis = hasRedisBinaries();
 
 const MAX_FAILURES = 3;
 

@@ -1,5 +1,6 @@
 import type { RedisTarget } from "@fanfare-relay/queues/redis-target";
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/redis-cluster";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
 import {
@@ -8,16 +9,12 @@ import {
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
 import { Redis } from "ioredis";
-import { spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { runCli } from "./capture-cli.ts";
 import { switchedHandlers, type Switchboard } from "./dead-letters-handlers.ts";
 import { SECRET, startIngest, startWorkers } from "./simulate-relay.ts";
 
-const hasRedis = ["REDIS_SERVER_BIN", "REDIS_CLI_BIN"].every((name, i) => {
-  const binary = process.env[name] ?? (i === 0 ? "redis-server" : "redis-cli");
-  return spawnSync(binary, ["--version"]).error === undefined;
-});
+const hasRedis = hasRedisBinaries();
 
 /** `[status, name, detail]` per check, advice lines left out. */
 const checks = (stdout: string) =>

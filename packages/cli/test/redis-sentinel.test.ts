@@ -1,13 +1,12 @@
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisSentinel, type RedisSentinelSetup } from "@fanfare-relay/testing/redis-sentinel";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
 import { Redis } from "ioredis";
-import { spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { runCli } from "./capture-cli.ts";
 
-const hasRedis =
-  spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
+const hasRedis = hasRedisBinaries();
 
 /** `[status, name, detail]` per check, advice lines left out. */
 const checks = (stdout: string) =>

@@ -1,18 +1,17 @@
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/redis-cluster";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { Redis } from "ioredis";
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { effectCounts, waitForCompleted } from "../src/applied-events.ts";
 import { startDeliveryLoad } from "../src/delivery-load.ts";
 import { startRelayProcesses, type RelayProcesses } from "../src/relay-processes.ts";
 
-const hasRedisServer =
-  spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
+const hasRedisServer = hasRedisBinaries();
 
 const prefix = "e2e";
 let cluster: RedisCluster | undefined;

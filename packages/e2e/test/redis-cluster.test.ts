@@ -2,6 +2,7 @@ import type { Envelope } from "@fanfare-relay/events/envelope";
 import { fixtureEvents } from "@fanfare-relay/events/fixtures";
 import { allQueueNames, unroutedQueueName } from "@fanfare-relay/events/families";
 import { bullPrefix, queueKeyBase } from "@fanfare-relay/queues/queue-keys";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/redis-cluster";
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
@@ -9,12 +10,10 @@ import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { Queue } from "bullmq";
 import { Cluster } from "ioredis";
 import { randomUUID } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelayProcesses, type RelayProcesses } from "../src/relay-processes.ts";
 
-const hasRedisServer =
-  spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
+const hasRedisServer = hasRedisBinaries();
 
 const prefix = "e2e";
 let cluster: RedisCluster | undefined;

@@ -1,15 +1,14 @@
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisSentinel, type RedisSentinelSetup } from "@fanfare-relay/testing/redis-sentinel";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { effectCounts, waitForCompleted } from "../src/applied-events.ts";
 import { startDeliveryLoad } from "../src/delivery-load.ts";
 import { startRelayProcesses, type RelayProcesses } from "../src/relay-processes.ts";
 
-const hasRedisServer =
-  spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
+const hasRedisServer = hasRedisBinaries();
 
 let sentinel: RedisSentinelSetup | undefined;
 let database: TestDatabase | undefined;

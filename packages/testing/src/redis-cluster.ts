@@ -1,15 +1,10 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
-import { freePort } from "./free-port.ts";
+import { redisCliBinary, redisServerBinary } from "./redis-binaries.ts";
+import { NodeClients, parseInfo, pollUntil } from "./redis-polling.ts";
+import { baseServerArgs, createRedisProcessGroup, spawnRedis } from "./redis-process.ts";
 
 const SLOTS = 16_384;
-const POLL_MS = 50;
 
 /** One node of a test cluster as the cluster itself reports it. */
 export interface RedisClusterNode {
@@ -78,8 +73,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const masters = options.masters ?? 3;
   const replicasPerMaster = options.replicasPerMaster ?? 0;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
-  const binary = options.binary ?? process.env.REDIS_SERVER_BIN ?? "redis-server";
-  const cli = options.cliBinary ?? process.env.REDIS_CLI_BIN ?? "redis-cli";
+  const binary = options.binary ?? redisServerBinary();
+  const cli = options.cliBinary ?? redisCliBinary();
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   if (!Number.isInteger(masters) || masters < 1) throw new Error(`masters must be ≥ 1: ${masters}`);
   if (!Number.isInteger(replicasPerMaster) || replicasPerMaster < 0) {
@@ -87,65 +82,35 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   }
   const total = masters * (1 + replicasPerMaster);
 
-  const dir = await mkdtemp(join(tmpdir(), "fanfare-redis-cluster-"));
-  const children = new Map<number, ChildProcess>();
+  const group = await createRedisProcessGroup("fanfare-redis-cluster-");
+  const { dir } = group;
   const clients = new NodeClients();
-  // Sync, because "exit" listeners cannot wait: a test process that dies without stop() must
-  // not leave cluster nodes running.
-  const onExit = () => {
-    for (const child of children.values()) child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("exit", onExit);
-
-  let stopping: Promise<void> | undefined;
   function stop(): Promise<void> {
-    stopping ??= (async () => {
-      clients.closeAll();
-      await Promise.all([...children.values()].map(killChild));
-      process.off("exit", onExit);
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
+    clients.closeAll();
+    return group.stop();
   }
 
-  const live = () => [...children].filter(([, child]) => isRunning(child)).map(([port]) => port);
-
-  async function startNode(): Promise<number> {
-    // A port picked free can be taken before redis-server binds it; then try fresh ones.
-    for (let attempt = 1; ; attempt++) {
-      const [port, busPort] = await freePortPair(new Set(children.keys()));
-      try {
-        const child = await spawnRedis(binary, [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--cluster-enabled",
-          "yes",
-          "--cluster-port",
-          String(busPort),
-          "--cluster-config-file",
-          join(dir, `nodes-${port}.conf`),
-          "--cluster-node-timeout",
-          String(nodeTimeoutMs),
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          // Replicas sync at once instead of the default 5 s wait for more replicas.
-          "--repl-diskless-sync-delay",
-          "0",
-          "--dir",
-          dir,
-          ...(options.args ?? []),
-        ]);
-        children.set(port, child);
-        return port;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
+  function startNode(): Promise<number> {
+    return group.start(async (port) => {
+      const busPort = await group.freePort(port);
+      return spawnRedis(binary, [
+        ...baseServerArgs(port),
+        "--cluster-enabled",
+        "yes",
+        "--cluster-port",
+        String(busPort),
+        "--cluster-config-file",
+        join(dir, `nodes-${port}.conf`),
+        "--cluster-node-timeout",
+        String(nodeTimeoutMs),
+        // Replicas sync at once instead of the default 5 s wait for more replicas.
+        "--repl-diskless-sync-delay",
+        "0",
+        "--dir",
+        dir,
+        ...(options.args ?? []),
+      ]);
+    });
   }
 
   try {
@@ -217,7 +182,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
 
     async function firstAnswer<T>(what: string, ask: (port: number) => Promise<T>): Promise<T> {
       let lastError: unknown;
-      for (const port of live()) {
+      for (const port of group.live()) {
         try {
           return await ask(port);
         } catch (error) {
@@ -253,9 +218,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         return lines.filter((line) => !line.flags.includes("fail")).map((l) => toNode(l, lines));
       },
       async kill(port) {
-        const child = children.get(port);
-        if (!child) throw new Error(`no cluster node on port ${port}`);
-        if (!isRunning(child)) return;
+        if (!group.has(port)) throw new Error(`no cluster node on port ${port}`);
+        if (!group.isRunning(port)) return;
         try {
           const lines = parseClusterNodes(await clients.text(port, "CLUSTER", "NODES"));
           const myself = lines.find((line) => line.flags.includes("myself"));
@@ -267,7 +231,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           // A node that does not answer cannot tell its slots; waitForFailover will say so.
         }
         clients.close(port);
-        await killChild(child);
+        await group.kill(port);
       },
       async waitForFailover(killedPort, timeoutMs = 15_000) {
         const killed = killedMasters.get(killedPort);
@@ -280,7 +244,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           Date.now() + timeoutMs,
           async () => {
             let agreed: number | undefined;
-            for (const port of live()) {
+            for (const port of group.live()) {
               const info = parseInfo(await clients.text(port, "CLUSTER", "INFO"));
               if (info.cluster_state !== "ok")
                 return `${port}: cluster_state ${info.cluster_state}`;
@@ -363,132 +327,6 @@ function toNode(line: ClusterNodesLine, all: readonly ClusterNodesLine[]): Redis
   return line.role === "replica" && master
     ? { port: line.port, role: line.role, id: line.id, masterPort: master.port }
     : { port: line.port, role: line.role, id: line.id };
-}
-
-/** `key:value` lines of INFO or CLUSTER INFO. */
-function parseInfo(text: string): Record<string, string | undefined> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split("\r\n")) {
-    const colon = line.indexOf(":");
-    if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1);
-  }
-  return fields;
-}
-
-/**
- * One connection per node for polling. No reconnecting: a dead node fails fast, and the next
- * call opens a fresh connection (the node may have come back).
- */
-class NodeClients {
-  readonly #clients = new Map<number, Redis>();
-
-  get(port: number): Redis {
-    const existing = this.#clients.get(port);
-    if (existing && existing.status !== "end") return existing;
-    const client = new Redis({
-      host: "127.0.0.1",
-      port,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-      commandTimeout: 2_000,
-    });
-    client.on("error", () => undefined);
-    this.#clients.set(port, client);
-    return client;
-  }
-
-  async text(port: number, command: string, ...args: string[]): Promise<string> {
-    const reply = await this.get(port).call(command, ...args);
-    if (typeof reply !== "string") throw new Error(`${command} answered ${typeof reply}`);
-    return reply;
-  }
-
-  close(port: number): void {
-    this.#clients.get(port)?.disconnect();
-    this.#clients.delete(port);
-  }
-
-  closeAll(): void {
-    for (const port of [...this.#clients.keys()]) this.close(port);
-  }
-}
-
-/**
- * Calls `check` every 50 ms until it returns `{ value }`; a string or a thrown error is the reason
- * it is not there yet, and the last one ends up in the timeout error.
- */
-async function pollUntil<T>(
-  what: string,
-  deadline: number,
-  check: () => Promise<{ value: T } | string>,
-): Promise<T> {
-  let reason = "not checked yet";
-  for (;;) {
-    try {
-      const result = await check();
-      if (typeof result !== "string") return result.value;
-      reason = result;
-    } catch (error) {
-      reason = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}: ${reason}`);
-    await sleep(POLL_MS);
-  }
-}
-
-/** Two free ports of 127.0.0.1 (client and cluster bus), distinct from each other and `taken`. */
-async function freePortPair(taken: ReadonlySet<number>): Promise<[number, number]> {
-  const pick = async (other?: number) => {
-    let port = await freePort();
-    while (taken.has(port) || port === other) port = await freePort();
-    return port;
-  };
-  const port = await pick();
-  return [port, await pick(port)];
-}
-
-/** Spawns redis-server and resolves once it logs that it accepts connections. */
-async function spawnRedis(binary: string, args: readonly string[]): Promise<ChildProcess> {
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  // Keep reading (a full pipe would block redis-server's logging) but keep only the tail.
-  const onData = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const onReady = () => {
-        if (output.includes("Ready to accept connections")) {
-          child.stdout.off("data", onReady);
-          resolve();
-        }
-      };
-      child.stdout.on("data", onReady);
-      child.once("error", reject);
-      child.once("exit", (code, signal) => {
-        reject(new Error(`redis-server exited with ${code ?? signal}: ${output}`));
-      });
-    });
-  } catch (error) {
-    await killChild(child);
-    throw error;
-  }
-  return child;
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function killChild(child: ChildProcess): Promise<void> {
-  // No pid: the spawn itself failed (e.g. no such binary), so there is nothing to wait for.
-  if (child.pid === undefined || !isRunning(child)) return;
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
 }
 
 /** Runs a command to completion; rejects with its output when it fails or takes too long. */

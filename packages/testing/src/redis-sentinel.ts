@@ -1,14 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { rmSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
-import { freePort } from "./free-port.ts";
-
-const POLL_MS = 50;
+import { redisServerBinary } from "./redis-binaries.ts";
+import { NodeClients, parseInfo, pollUntil } from "./redis-polling.ts";
+import { baseServerArgs, createRedisProcessGroup, spawnRedis } from "./redis-process.ts";
 
 /** A real master, its replica and Sentinels watching them: private processes on 127.0.0.1. */
 export interface RedisSentinelSetup {
@@ -66,78 +60,33 @@ export async function startRedisSentinel(
   const downAfterMs = options.downAfterMs ?? 1_000;
   const failoverTimeoutMs = options.failoverTimeoutMs ?? 5_000;
   const masterName = options.masterName ?? "fanfare-master";
-  const binary = options.binary ?? process.env.REDIS_SERVER_BIN ?? "redis-server";
+  const binary = options.binary ?? redisServerBinary();
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   if (!Number.isInteger(count) || count < 1) throw new Error(`sentinels must be ≥ 1: ${count}`);
   const quorum = Math.floor(count / 2) + 1;
 
-  const dir = await mkdtemp(join(tmpdir(), "fanfare-redis-sentinel-"));
-  const children = new Map<number, ChildProcess>();
+  const group = await createRedisProcessGroup("fanfare-redis-sentinel-");
+  const { dir } = group;
   const clients = new NodeClients();
-  // Sync, because "exit" listeners cannot wait: a test process that dies without stop() must
-  // not leave Redis or Sentinel processes running.
-  const onExit = () => {
-    for (const child of children.values()) child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("exit", onExit);
-
-  let stopping: Promise<void> | undefined;
   function stop(): Promise<void> {
-    stopping ??= (async () => {
-      clients.closeAll();
-      await Promise.all([...children.values()].map(killChild));
-      process.off("exit", onExit);
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  }
-
-  /** Starts a process on a port it picks, with fresh ports if the first one is taken meanwhile. */
-  async function startProcess(start: (port: number) => Promise<ChildProcess>): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      let port = await freePort();
-      while (children.has(port)) port = await freePort();
-      try {
-        children.set(port, await start(port));
-        return port;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
+    clients.closeAll();
+    return group.stop();
   }
 
   const serverArgs = (port: number) => [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
+    ...baseServerArgs(port),
     // The replica syncs at once instead of the default 5 s wait for more replicas.
     "--repl-diskless-sync-delay",
     "0",
     "--dir",
     dir,
   ];
-  const live = (ports: readonly number[]) =>
-    ports.filter((port) => {
-      const child = children.get(port);
-      return child !== undefined && isRunning(child);
-    });
+  const live = (ports: readonly number[]) => ports.filter((port) => group.isRunning(port));
 
   try {
-    const masterPort = await startProcess((port) =>
-      spawnRedis(binary, serverArgs(port), "Ready to accept connections"),
-    );
-    const replicaPort = await startProcess((port) =>
-      spawnRedis(
-        binary,
-        [...serverArgs(port), "--replicaof", "127.0.0.1", String(masterPort)],
-        "Ready to accept connections",
-      ),
+    const masterPort = await group.start((port) => spawnRedis(binary, serverArgs(port)));
+    const replicaPort = await group.start((port) =>
+      spawnRedis(binary, [...serverArgs(port), "--replicaof", "127.0.0.1", String(masterPort)]),
     );
     await pollUntil(`replica ${replicaPort} to sync with ${masterPort}`, deadline, async () => {
       const replication = parseInfo(await clients.text(replicaPort, "INFO", "replication"));
@@ -149,7 +98,7 @@ export async function startRedisSentinel(
     const sentinelPorts: number[] = [];
     for (let i = 0; i < count; i++) {
       sentinelPorts.push(
-        await startProcess(async (port) => {
+        await group.start(async (port) => {
           const config = join(dir, `sentinel-${port}.conf`);
           await writeFile(
             config,
@@ -221,10 +170,9 @@ export async function startRedisSentinel(
       currentMaster,
       async killMaster() {
         const port = await currentMaster();
-        const child = children.get(port);
-        if (!child) throw new Error(`the master ${port} is not a process of this setup`);
+        if (!group.has(port)) throw new Error(`the master ${port} is not a process of this setup`);
         clients.close(port);
-        await killChild(child);
+        await group.kill(port);
         return port;
       },
       waitForFailover(oldMasterPort, timeoutMs = 15_000) {
@@ -259,123 +207,4 @@ function pairs(reply: unknown): Record<string, string | undefined> {
   if (!Array.isArray(reply)) return fields;
   for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
   return fields;
-}
-
-/** `key:value` lines of INFO. */
-function parseInfo(text: string): Record<string, string | undefined> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split("\r\n")) {
-    const colon = line.indexOf(":");
-    if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1);
-  }
-  return fields;
-}
-
-/**
- * One connection per process for polling. No reconnecting: a dead process fails fast, and the
- * next call opens a fresh connection.
- */
-class NodeClients {
-  readonly #clients = new Map<number, Redis>();
-
-  get(port: number): Redis {
-    const existing = this.#clients.get(port);
-    if (existing && existing.status !== "end") return existing;
-    const client = new Redis({
-      host: "127.0.0.1",
-      port,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-      commandTimeout: 2_000,
-    });
-    client.on("error", () => undefined);
-    this.#clients.set(port, client);
-    return client;
-  }
-
-  async text(port: number, command: string, ...args: string[]): Promise<string> {
-    const reply = await this.get(port).call(command, ...args);
-    if (typeof reply !== "string") throw new Error(`${command} answered ${typeof reply}`);
-    return reply;
-  }
-
-  close(port: number): void {
-    this.#clients.get(port)?.disconnect();
-    this.#clients.delete(port);
-  }
-
-  closeAll(): void {
-    for (const port of [...this.#clients.keys()]) this.close(port);
-  }
-}
-
-/**
- * Calls `check` every 50 ms until it returns `{ value }`; a string or a thrown error is the reason
- * it is not there yet, and the last one ends up in the timeout error.
- */
-async function pollUntil<T>(
-  what: string,
-  deadline: number,
-  check: () => Promise<{ value: T } | string>,
-): Promise<T> {
-  let reason = "not checked yet";
-  for (;;) {
-    try {
-      const result = await check();
-      if (typeof result !== "string") return result.value;
-      reason = result;
-    } catch (error) {
-      reason = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}: ${reason}`);
-    await sleep(POLL_MS);
-  }
-}
-
-/** Spawns redis-server and resolves once its log shows `readyLine`. */
-async function spawnRedis(
-  binary: string,
-  args: readonly string[],
-  readyLine: string,
-): Promise<ChildProcess> {
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  // Keep reading (a full pipe would block redis-server's logging) but keep only the tail.
-  const onData = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const onReady = () => {
-        if (output.includes(readyLine)) {
-          child.stdout.off("data", onReady);
-          resolve();
-        }
-      };
-      child.stdout.on("data", onReady);
-      child.once("error", reject);
-      child.once("exit", (code, signal) => {
-        reject(new Error(`redis-server exited with ${code ?? signal}: ${output}`));
-      });
-    });
-  } catch (error) {
-    await killChild(child);
-    throw error;
-  }
-  return child;
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function killChild(child: ChildProcess): Promise<void> {
-  // No pid: the spawn itself failed (e.g. no such binary), so there is nothing to wait for.
-  if (child.pid === undefined || !isRunning(child)) return;
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
 }

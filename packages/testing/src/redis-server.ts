@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { freePort } from "./free-port.ts";
+import { redisServerBinary } from "./redis-binaries.ts";
+import { baseServerArgs, killChild, spawnRedis } from "./redis-process.ts";
 
 /** A private, disposable redis-server for tests that stop, pause or restart Redis. */
 export interface RedisServer {
@@ -23,60 +24,30 @@ export interface RedisServerOptions {
 
 /**
  * Starts a redis-server on a free port of 127.0.0.1, without persistence. Takes the binary to run
- * (the older form) or options with extra arguments. `stop` kills it; `start` runs it again on the
- * same port with the same arguments.
+ * (the older form) or options with extra arguments. `stop` SIGKILLs it and resolves once it has
+ * exited (at once if it already has, by whatever cause); `start` runs it again on the same port
+ * with the same arguments. Rejects if redis-server exits before it accepts connections.
  */
 export async function startRedisServer(
   binaryOrOptions: string | RedisServerOptions = {},
 ): Promise<RedisServer> {
   const options =
     typeof binaryOrOptions === "string" ? { binary: binaryOrOptions } : binaryOrOptions;
-  const binary = options.binary ?? process.env.REDIS_SERVER_BIN ?? "redis-server";
+  const binary = options.binary ?? redisServerBinary();
   const extraArgs = options.args ?? [];
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
-    const proc = spawn(
-      binary,
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        ...extraArgs,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    child = proc;
-    await new Promise<void>((resolve, reject) => {
-      let output = "";
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) {
-          proc.stdout.off("data", onData);
-          resolve();
-        }
-      };
-      proc.stdout.on("data", onData);
-      proc.once("error", reject);
-      proc.once("exit", (code) => {
-        reject(new Error(`redis-server exited with ${code}: ${output}`));
-      });
-    });
+    child = await spawnRedis(binary, [...baseServerArgs(port), ...extraArgs]);
   }
 
   async function stop(): Promise<void> {
     const proc = child;
     child = undefined;
-    if (proc?.exitCode !== null) return;
-    const exited = once(proc, "exit");
-    proc.kill("SIGKILL");
-    await exited;
+    // killChild also returns at once for a process already ended by a signal, whose "exit"
+    // has fired (exitCode stays null then).
+    if (proc) await killChild(proc);
   }
 
   await start();

@@ -1,12 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasRedisBinaries } from "../src/redis-binaries.ts";
 import { startRedisCluster, type RedisCluster } from "../src/redis-cluster.ts";
 
-const hasRedis = ["REDIS_SERVER_BIN", "REDIS_CLI_BIN"].every((name, i) => {
-  const binary = process.env[name] ?? (i === 0 ? "redis-server" : "redis-cli");
-  return spawnSync(binary, ["--version"]).error === undefined;
-});
+const hasRedis = hasRedisBinaries();
 
 function clusterClient(cluster: RedisCluster): Cluster {
   const client = new Cluster(

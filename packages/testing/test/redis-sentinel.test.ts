@@ -1,10 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasRedisBinaries } from "../src/redis-binaries.ts";
 import { startRedisSentinel, type RedisSentinelSetup } from "../src/redis-sentinel.ts";
 
-const hasRedis =
-  spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
+const hasRedis = hasRedisBinaries();
 
 function sentinelClient(setup: RedisSentinelSetup): Redis {
   const client = new Redis({

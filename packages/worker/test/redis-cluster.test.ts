@@ -1,15 +1,14 @@
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 import { parseNodeList, type RedisTarget } from "@fanfare-relay/queues/redis-target";
+import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/redis-cluster";
 import { Redis } from "ioredis";
-import { spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createWorkerHarness, sampleEvent, type WorkerHarness } from "../src/testing/harness.ts";
 import { stubHandlers, type StubControl } from "./stub-handlers.ts";
 
-const hasRedisServer =
-  spawnSync(process.env.REDIS_SERVER_BIN ?? "redis-server", ["--version"]).error === undefined;
+const hasRedisServer = hasRedisBinaries();
 
 let cluster: RedisCluster | undefined;
 let target: RedisTarget;
