@@ -72,7 +72,9 @@ let localRedis;
 let localPglite;
 let localMail;
 
-if (!(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))) {
+// A cluster or Sentinels are the operator's own: only a single local Redis is started here.
+const singleRedis = !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS;
+if (singleRedis && !(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))) {
   const url = new URL(env.REDIS_URL ?? "redis://127.0.0.1:6379");
   if (!["127.0.0.1", "localhost"].includes(url.hostname)) {
     console.error(
