@@ -38,6 +38,11 @@ export interface IngestDeps {
   allowEviction?: boolean;
   /** How often Redis's maxmemory-policy is read again, in ms (default 30 s). */
   evictionCheckIntervalMs?: number;
+  /**
+   * On a cluster, one key per queue (`slotProbeKeys`): /readyz reaches the master of each queue's
+   * slot, so a dead master fails it until its replica is promoted.
+   */
+  readinessKeys?: readonly string[];
   /** A pino logger; omit for silence (tests). */
   logger?: FastifyBaseLogger;
   metrics?: IngestMetrics;
@@ -240,6 +245,7 @@ export function buildApp(deps: IngestDeps) {
   });
   healthRoutes(app, {
     redis: deps.redis,
+    readinessKeys: deps.readinessKeys ?? [],
     metrics,
     isDraining: () => draining,
     policy: gate,

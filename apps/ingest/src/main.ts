@@ -4,8 +4,11 @@ import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
+import { redisModeMismatch } from "@fanfare-relay/queues/redis-mode-check";
 import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { EventProducer } from "@fanfare-relay/queues/producer";
+import { slotProbeKeys } from "@fanfare-relay/queues/queue-keys";
+import { allQueueNames } from "@fanfare-relay/events/families";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadEnv } from "./env.ts";
@@ -30,6 +33,14 @@ const metrics = createIngestMetrics();
 
 const redisTarget = redisTargetOf(env);
 const redis = createProducerConnection(redisTarget);
+// A REDIS_URL at one node of a cluster would answer MOVED for most queues: stop and say why.
+redis.once("ready", () => {
+  void redisModeMismatch(redis, redisTarget).then((problem) => {
+    if (problem === undefined) return;
+    logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
+    process.exit(1);
+  });
+});
 // One line when an outage starts, one when it ends, and a count; nothing per request meanwhile.
 logConnectionOutages(redis, logger, "redis", {
   onDown: () => {
@@ -54,6 +65,7 @@ const app = buildApp({
   enqueueTimeoutMs: env.ENQUEUE_TIMEOUT_MS,
   trustProxy: env.TRUST_PROXY,
   allowEviction: env.REDIS_ALLOW_EVICTION,
+  readinessKeys: slotProbeKeys(env.REDIS_PREFIX, allQueueNames),
   producer,
   redis,
   logger,

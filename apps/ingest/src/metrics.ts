@@ -103,7 +103,7 @@ export function createIngestMetrics(): IngestMetrics {
     }),
     redisOutages: new Counter({
       name: "fanfare_ingest_redis_outages_total",
-      help: "Times the connection to Redis was lost (each outage is also one error log line)",
+      help: "Redis outages: the connection lost, or a queue's enqueues starting to fail while it stays up (a dead cluster node); each is also one log line",
       registers: [registry],
     }),
   };

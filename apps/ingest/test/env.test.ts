@@ -136,6 +136,11 @@ describe("where Redis is", () => {
       /REDIS_CLUSTER_NODES: must be a comma-separated list of host:port \("redis-b" is not\)/,
     );
     expect(problems({ REDIS_CLUSTER_NODES: "h:70000" })).toMatch(/REDIS_CLUSTER_NODES/);
+    const url = problems({ REDIS_CLUSTER_NODES: "redis://:hunter2@10.0.0.1:7000" });
+    expect(url).toMatch(
+      /REDIS_CLUSTER_NODES: must be a comma-separated list of host:port, not URLs/,
+    );
+    expect(url).not.toContain("hunter2");
     expect(problems({ REDIS_SENTINELS: "127.0.0.1:26379" })).toMatch(
       /REDIS_SENTINEL_MASTER: is required with REDIS_SENTINELS/,
     );

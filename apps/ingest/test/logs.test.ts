@@ -95,7 +95,7 @@ describe("fault: Redis refuses the jobs while its connection stays up (a dead cl
       "enqueue failed; deliveries are answered 503 until Redis takes them again",
       "enqueue works again",
     ]);
-    expect(lines[1]).toMatchObject({ failed: 40 });
+    expect(lines[1]).toMatchObject({ failed: 40, queue: "fanfare-queue" });
   });
 });
 

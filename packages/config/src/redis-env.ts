@@ -71,7 +71,9 @@ export function checkRedisEnv(env: RedisEnv, ctx: z.RefinementCtx): void {
       ctx.addIssue({
         code: "custom",
         path: [name],
-        message: `must be a comma-separated list of host:port (${JSON.stringify(nodes.invalid)} is not)`,
+        message: /[@/]/.test(nodes.invalid)
+          ? "must be a comma-separated list of host:port, not URLs (credentials go in REDIS_USERNAME / REDIS_PASSWORD)"
+          : `must be a comma-separated list of host:port (${JSON.stringify(nodes.invalid)} is not)`,
       });
     }
   }

@@ -6,10 +6,12 @@ import { hasRedisBinaries } from "@fanfare-relay/testing/redis-binaries";
 import { startRedisCluster, type RedisCluster } from "@fanfare-relay/testing/redis-cluster";
 import { createTestDatabase, type TestDatabase } from "@fanfare-relay/testing/postgres";
 import { startSmtpCatcher, type SmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
-import { waitUntil } from "@fanfare-relay/testing/spawn-app";
+import { spawnApp, waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { Queue } from "bullmq";
 import { Cluster } from "ioredis";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelayProcesses, type RelayProcesses } from "../src/relay-processes.ts";
 
@@ -143,3 +145,24 @@ describe.skipIf(!hasRedisServer)("guarantee: the relay on a real 3-master Redis 
     }
   });
 });
+
+describe.skipIf(!hasRedisServer)(
+  "fault: REDIS_URL at one node of a Redis Cluster (the single-node setting)",
+  () => {
+    it("the ingest started with REDIS_URL at a cluster node → exits 1 at once, its fatal line saying to set REDIS_CLUSTER_NODES", async () => {
+      const { cluster } = setup();
+      const [node] = cluster.nodes;
+      const ingest = spawnApp(fileURLToPath(new URL("../../../apps/ingest", import.meta.url)), {
+        FANFARE_WEBHOOK_SECRETS: "whsec_e2e_mode",
+        REDIS_URL: `redis://127.0.0.1:${String(node?.port ?? 0)}`,
+        PORT: "0",
+        HOST: "127.0.0.1",
+      });
+      const [code] = (await once(ingest.child, "exit")) as [number | null];
+      expect(code).toBe(1);
+      expect(ingest.output()).toMatch(
+        /"level":60.*REDIS_URL points at a node of a Redis Cluster: set REDIS_CLUSTER_NODES/,
+      );
+    });
+  },
+);

@@ -25,3 +25,11 @@ export function queueKeyBase(prefix: string, queueName: string): string {
 export function isValidPrefix(prefix: string): boolean {
   return prefix.length > 0 && !/[{}]/.test(prefix);
 }
+
+/**
+ * One key in each queue's slot (`…:meta`), for readiness probes that must reach the master of
+ * every queue's slot (`pingRedis`).
+ */
+export function slotProbeKeys(prefix: string, queueNames: readonly string[]): string[] {
+  return queueNames.map((name) => `${queueKeyBase(prefix, name)}:meta`);
+}

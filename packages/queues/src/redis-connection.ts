@@ -24,12 +24,6 @@ export interface ConnectionProfile {
 }
 
 /**
- * Subscribes to the Sentinels' +switch-master: a long-lived client reconnects to a new primary at
- * once instead of when the old connection times out.
- */
-const FOLLOW_FAILOVERS: RedisOptions = { failoverDetector: true };
-
-/**
  * A producer must answer its caller quickly: with the offline queue off, a command sent while Redis
  * is unreachable fails at once instead of waiting for a reconnect, so the ingest can answer 503 and
  * let the sender retry. Reconnection still happens in the background. On a cluster, a command whose
@@ -53,9 +47,11 @@ export function createProducerConnection(
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     enableOfflineQueue: false,
     // Under load many requests enqueue in the same tick; one socket write for all of them
-    // instead of one each is most of the ingest's throughput.
+    // instead of one each is most of the ingest's throughput. Not on a cluster: there an
+    // automatic pipeline caught in a failover can stay pending for good, with every later command
+    // for its node queued behind it, and its commands do not follow MOVED.
     enableAutoPipelining: true,
-    sentinel: FOLLOW_FAILOVERS,
+    cluster: { enableAutoPipelining: false },
   });
 }
 
@@ -86,7 +82,6 @@ export function createWorkerConnection(
       retryDelayOnClusterDown: 300,
       maxRedirections: 32,
     },
-    sentinel: FOLLOW_FAILOVERS,
   });
 }
 
@@ -137,6 +132,9 @@ export function createRedisConnection(
           ? {}
           : { sentinelPassword: resolved.sentinelPassword }),
         ...(resolved.auth?.tls === true ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+        // No `failoverDetector`: its +switch-master handler can cut a reconnect in progress
+        // short and leave the client ended for good (seen with a primary killed under load).
+        // The dead primary's closed connection is what makes the client ask the Sentinels again.
         sentinelRetryStrategy: profile.retryStrategy,
         retryStrategy: profile.retryStrategy,
         ...profile.sentinel,
@@ -167,14 +165,23 @@ export function createRedisConnection(
 }
 
 /**
- * PINGs Redis: the node (or Sentinel's primary), or every master of a cluster, since each holds
- * the queues of its own slots. Rejects with the first node's error when any does not answer.
+ * Checks that Redis answers: PING to the node (or Sentinel's primary); on a cluster, PING to every
+ * master the client knows and, for each of `slotKeys`, an EXISTS routed to the master of that key's
+ * slot. The keys matter: the client drops a dead master from its list, so only a command for one
+ * of its slots notices that the slot has no master until a replica is promoted. Rejects with the
+ * first error when any does not answer.
  */
-export async function pingRedis(connection: RedisConnection): Promise<void> {
+export async function pingRedis(
+  connection: RedisConnection,
+  slotKeys: readonly string[] = [],
+): Promise<void> {
   if (connection instanceof Cluster) {
     const masters = connection.nodes("master");
     if (masters.length === 0) throw new Error("no reachable cluster master");
-    await Promise.all(masters.map((node) => node.ping()));
+    await Promise.all([
+      ...masters.map((node) => node.ping()),
+      ...slotKeys.map((key) => connection.exists(key)),
+    ]);
     return;
   }
   await connection.ping();

@@ -1,6 +1,7 @@
 import { eventCatalogue, eventTypes } from "@fanfare-relay/events/catalogue";
 import { allQueueNames } from "@fanfare-relay/events/families";
 import { freePort } from "@fanfare-relay/testing/free-port";
+import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_COMPLETED_RETENTION_SECONDS,
@@ -183,5 +184,56 @@ describe("Redis connections", () => {
   ])("redacts %s", (url, redacted) => {
     expect(redactRedisUrl(url)).toBe(redacted);
     expect(redactRedisUrl(url)).not.toContain("hunter2");
+  });
+});
+
+describe("connections to a cluster and to Sentinels", () => {
+  const nodes = [{ host: "127.0.0.1", port: 1 }];
+
+  it("a cluster producer: no automatic pipelining (it can hang in a failover), fail fast, one retry per node", () => {
+    const connection = createProducerConnection({ mode: "cluster", nodes });
+    connection.on("error", () => undefined);
+    expect(connection).toBeInstanceOf(Cluster);
+    if (!(connection instanceof Cluster)) return;
+    expect(connection.options).toMatchObject({
+      enableAutoPipelining: false,
+      enableOfflineQueue: false,
+      redisOptions: { maxRetriesPerRequest: 1 },
+    });
+    connection.disconnect();
+  });
+
+  it("a cluster worker: waits through a failover (spaced MOVED and CLUSTERDOWN retries), BullMQ's maxRetriesPerRequest null", () => {
+    const connection = createWorkerConnection({ mode: "cluster", nodes });
+    connection.on("error", () => undefined);
+    if (!(connection instanceof Cluster)) throw new Error("not a cluster");
+    expect(connection.options).toMatchObject({
+      enableOfflineQueue: true,
+      retryDelayOnMoved: 100,
+      redisOptions: { maxRetriesPerRequest: null },
+    });
+    connection.disconnect();
+  });
+
+  it("a Sentinel producer: the master name and Sentinels, auth applied, no failover detector (it can end the client for good)", () => {
+    const connection = createProducerConnection(
+      {
+        mode: "sentinel",
+        sentinels: nodes,
+        masterName: "fanfare",
+        auth: { password: "pw" },
+        sentinelPassword: "spw",
+      },
+      { lazyConnect: true },
+    );
+    if (!(connection instanceof Redis)) throw new Error("not one client");
+    expect(connection.options).toMatchObject({
+      name: "fanfare",
+      password: "pw",
+      sentinelPassword: "spw",
+      enableAutoPipelining: true,
+    });
+    expect(connection.options.failoverDetector).toBeFalsy();
+    connection.disconnect();
   });
 });

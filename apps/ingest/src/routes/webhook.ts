@@ -1,6 +1,7 @@
 import { parseEnvelope } from "@fanfare-relay/events/envelope";
 import { allQueueNames, type QueueName } from "@fanfare-relay/events/families";
 import type { EventProducer } from "@fanfare-relay/queues/producer";
+import { routeEventType } from "@fanfare-relay/queues/routing";
 import { secretKey } from "@fanfare-relay/signature/sign";
 import { verify } from "@fanfare-relay/signature/verify";
 import type { FastifyInstance } from "fastify";
@@ -53,7 +54,9 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
     done(null, body);
   });
 
-  const failureStreak = new EnqueueFailureStreak(app.log);
+  const failureStreak = new EnqueueFailureStreak(app.log, () => {
+    metrics.redisOutages.inc();
+  });
   // Imported once: an HMAC keyed with a string imports the key on every request.
   const secretKeys = secrets.map(secretKey);
   // The series a delivery touches, bound once: no label object per request, and the two counters
@@ -108,10 +111,15 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
       result = await withTimeout(producer.enqueue(envelope), enqueueTimeoutMs);
     } catch (error) {
       // While the connection is down every delivery fails the same way; the outage has its line.
-      if (redisIsUp()) failureStreak.failed(error, { eventId: envelope.id, type: envelope.type });
+      if (redisIsUp()) {
+        failureStreak.failed(routeEventType(envelope.type).queueName, error, {
+          eventId: envelope.id,
+          type: envelope.type,
+        });
+      }
       throw new IngestError("INGEST_UNAVAILABLE", "event could not be stored; retry later");
     }
-    failureStreak.succeeded();
+    failureStreak.succeeded(result.queueName);
     const queueMetrics = queueSeries(result.queueName);
     queueMetrics.enqueueSeconds.observe((performance.now() - startedAt) / 1000);
 
