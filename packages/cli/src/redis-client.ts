@@ -28,11 +28,14 @@ export function describeTarget(target: RedisTarget): string {
   }
 }
 
+/** Redis's answers to a wrong or missing password or ACL user. */
+const AUTH_ERROR = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password/i;
+
 /**
  * A connection for a short-lived command, to one node, a Redis Cluster or Sentinel's primary: it
  * fails fast instead of waiting for Redis to come back (no reconnects, no offline queue, every
  * command bounded by `timeoutMs`). Resolves once the connection is ready (a cluster's: its slot
- * map loaded from a seed); rejects with CliError CLI_REDIS_UNREACHABLE, or CLI_TIMEOUT when
+ * map loaded from a seed); rejects with CliError CLI_REDIS_AUTH (credentials refused), CLI_REDIS_UNREACHABLE, or CLI_TIMEOUT when
  * nothing answers within `timeoutMs`. The caller disconnects it.
  *
  * A cluster's ready check is off: a cluster whose state is not ok still connects, so that
@@ -67,7 +70,11 @@ export async function openRedis(target: RedisTarget, timeoutMs: number): Promise
     },
   );
   // Failures surface through connect() and the commands; without a listener ioredis would log them.
-  redis.on("error", () => undefined);
+  // The last one is kept: a refused password closes the connection, and connect() only says so.
+  let lastError: unknown;
+  redis.on("error", (error: unknown) => {
+    lastError = error;
+  });
   const where = describeTarget(target);
   try {
     // connectTimeout covers the TCP connection only, not a server that never answers.
@@ -76,6 +83,12 @@ export async function openRedis(target: RedisTarget, timeoutMs: number): Promise
   } catch (error) {
     redis.disconnect();
     if (error instanceof CliError) throw error;
+    const refused = [lastError, error]
+      .map(errorMessage)
+      .find((message) => AUTH_ERROR.test(message));
+    if (refused !== undefined) {
+      throw new CliError("CLI_REDIS_AUTH", `${where} refused the credentials: ${refused}`);
+    }
     throw new CliError("CLI_REDIS_UNREACHABLE", `${where} is unreachable: ${errorMessage(error)}`);
   }
 }

@@ -15,6 +15,8 @@ import { runDoctor } from "../src/doctor/run-doctor.ts";
 import { checkWebhookSecrets } from "../src/doctor/secret-check.ts";
 import { checkSmtp } from "../src/doctor/smtp-check.ts";
 import { openRedis } from "../src/redis-client.ts";
+import { redisChecks } from "../src/doctor/redis-target-checks.ts";
+import { startRedisServer } from "@fanfare-relay/testing/redis-server";
 import {
   CACHE_REDIS,
   HEALTHY_REDIS,
@@ -182,6 +184,31 @@ describe("the webhook secret check", () => {
       status: "ok",
       detail: "2 secret(s) configured",
     });
+  });
+});
+
+describe("fault: Redis refuses the password", () => {
+  it("a Redis with requirepass, reached without a password and with a wrong one → one failed line each, about the credentials, not 'start Redis'", async () => {
+    const server = await startRedisServer({ args: ["--requirepass", "right-secret"] });
+    try {
+      const url = new URL(server.url);
+      for (const password of [undefined, "wrong-secret"]) {
+        const results = await redisChecks(
+          { mode: "single", url: url.toString(), auth: { password } },
+          2_000,
+        );
+        expect(results).toHaveLength(1);
+        expect(results[0]).toMatchObject({
+          name: "redis",
+          status: "fail",
+          detail: expect.stringMatching(/refused the credentials: (NOAUTH|WRONGPASS)/),
+          advice: expect.stringContaining("REDIS_PASSWORD"),
+        });
+        expect(JSON.stringify(results)).not.toContain("wrong-secret");
+      }
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import type { RedisTarget } from "@fanfare-relay/queues/redis-target";
 import { Cluster, type Redis } from "ioredis";
 import { redactUrl } from "../connection-options.ts";
 import { describeTarget, nodeAddress, openRedis } from "../redis-client.ts";
+import { CliError } from "../cli-error.ts";
 import { errorMessage } from "../with-timeout.ts";
 import { fail, type CheckResult } from "./check.ts";
 import { guarded, type Guard } from "./guarded.ts";
@@ -21,6 +22,9 @@ const ADVICE: Record<RedisTarget["mode"], string> = {
   sentinel:
     "start the Sentinels, point REDIS_SENTINELS (--redis-sentinels) at them and REDIS_SENTINEL_MASTER (--redis-sentinel-master) at the name they monitor the primary under",
 };
+
+const AUTH_ADVICE =
+  "set REDIS_USERNAME and REDIS_PASSWORD (or the credentials in REDIS_URL) to a user Redis knows, with the password of its ACL user or requirepass";
 
 /** The node's own checks; on a cluster or behind Sentinel each detail names the node. */
 function nodeChecks(redis: Redis, address: string, guard: Guard): Promise<CheckResult[]> {
@@ -71,7 +75,8 @@ export async function redisChecks(target: RedisTarget, timeoutMs: number): Promi
     connection = await openRedis(target, timeoutMs);
   } catch (error) {
     // The other Redis checks cannot run; this one line says why.
-    return [fail("redis", errorMessage(error), advice)];
+    const authRefused = error instanceof CliError && error.code === "CLI_REDIS_AUTH";
+    return [fail("redis", errorMessage(error), authRefused ? AUTH_ADVICE : advice)];
   }
   const redis = connection;
   try {
