@@ -25,6 +25,7 @@ import {
   type EmailSender,
 } from "./email-outbox.ts";
 import { FailureRateMonitor } from "./failure-rate.ts";
+import { FetchWatchdog, type StallInfo } from "./fetch-watchdog.ts";
 import type { HandlerMap } from "./handler.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { PermanentEventError } from "./permanent-error.ts";
@@ -78,6 +79,23 @@ export interface WorkerDeps<F extends Family> {
   reconcileIntervalMs?: number;
   /** Jobs that failed less than this long ago are left to their worker; default 30 s. */
   reconcileGraceMs?: number;
+  /**
+   * How long jobs may wait while this worker has a free slot and starts none before its fetch
+   * loop counts as stalled (see fetch-watchdog.ts), in ms; default 60 s, 0 disables the watchdog.
+   */
+  stallAfterMs?: number;
+  /** How often the fetch watchdog checks, in ms; default 10 s. */
+  stallCheckIntervalMs?: number;
+  /**
+   * Whether the worker is meant to fetch jobs now; default: from `start()` until `close()`. The
+   * app passes its intake's intent: a worker paused for a database outage is not stalled.
+   */
+  takingJobs?: () => boolean;
+  /**
+   * Called once when the watchdog finds the worker stalled, after its `error` line
+   * (`"alert":"worker_stalled"`) was logged; the app fails its health checks and restarts.
+   */
+  onStall?: (info: StallInfo) => void;
 }
 
 export interface FamilyWorker {
@@ -88,6 +106,8 @@ export interface FamilyWorker {
   /** Resolves once the worker's Redis connection is up. */
   waitUntilReady(): Promise<void>;
   isRunning(): boolean;
+  /** True once the fetch watchdog found the worker stalled (its loop no longer takes jobs). */
+  isStalled(): boolean;
   redriveDeadLetters(): Promise<number>;
   /** One reconciliation round (see reconcile-dead-letters.ts); returns the letters written. */
   reconcileDeadLetters(): Promise<number>;
@@ -181,6 +201,8 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     reconcileGraceMs = 30_000,
     batchSize = 50,
     batchWaitMs = 5,
+    stallAfterMs = 60_000,
+    stallCheckIntervalMs = 10_000,
   } = deps;
   const queueName = familyQueueNames[family];
   const metrics = createWorkerMetrics();
@@ -435,8 +457,12 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   }
   const batcher = new MicroBatcher({ maxSize: batchSize, maxWaitMs: batchWaitMs, run: applyBatch });
 
+  // Jobs in the processor now (a batch's jobs included): all slots taken means no fetch is due.
+  let inProgress = 0;
   async function processJob(job: Job): Promise<JobResult> {
     const stopTimer = metrics.processingSeconds.startTimer({ queue: queueName, type: job.name });
+    inProgress += 1;
+    watchdog.jobStarted();
     let event: TypedEvent | undefined;
     try {
       event = parseFamilyEvent(family, job.data);
@@ -479,6 +505,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       if (typeof thrown === "object" && thrown !== null) seen.add(thrown);
       throw thrown;
     } finally {
+      inProgress -= 1;
       stopTimer();
     }
   }
@@ -577,11 +604,33 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   };
   let reconcileTimer: NodeJS.Timeout | undefined;
 
+  let started = false;
+  let closed = false;
+  const takingJobs = deps.takingJobs ?? (() => started && worker.closing === undefined);
+  const watchdog = new FetchWatchdog({
+    intervalMs: stallCheckIntervalMs,
+    stallAfterMs,
+    // Only jobs ready to run: delayed ones (retries) are not due, paused ones not wanted.
+    waitingJobs: () => queue.getJobCountByTypes("wait", "prioritized"),
+    busy: () => inProgress >= deps.concurrency,
+    takingJobs: () => !closed && takingJobs(),
+    onStall: (info) => {
+      const idleSeconds = Math.round(info.idleMs / 1000);
+      logger.error(
+        { alert: "worker_stalled", queue: queueName, waiting: info.waiting, idleSeconds },
+        `worker stopped taking jobs: ${String(info.waiting)} waiting, none started for ${String(idleSeconds)} s; restarting`,
+      );
+      deps.onStall?.(info);
+    },
+  });
+
   return {
     queueName,
     worker,
     metrics,
     start() {
+      started = true;
+      if (stallAfterMs > 0) watchdog.start();
       void worker.run().catch((error: unknown) => {
         logger.fatal({ err: error }, "worker stopped unexpectedly");
       });
@@ -603,9 +652,12 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       await worker.waitUntilReady();
     },
     isRunning: () => worker.isRunning(),
+    isStalled: () => watchdog.stalled,
     redriveDeadLetters: redrive,
     reconcileDeadLetters: reconcile,
     async close() {
+      closed = true;
+      watchdog.stop();
       clearInterval(redriveTimer);
       clearInterval(reconcileTimer);
       // Waits for jobs in progress; their locks are released, nothing is left stalled. A batch

@@ -13,6 +13,11 @@ export interface ReadinessProblem {
 export interface HealthServerDeps {
   /** Liveness: false only when the process should be restarted (Redis lost, run loop dead). */
   isHealthy: () => boolean;
+  /**
+   * Why the process must be restarted, when a code says it (e.g. `WORKER_STALLED`): `/healthz`
+   * answers 503 `{status, code, reasons}` while any is given, as `/readyz` does.
+   */
+  livenessProblems?: () => readonly ReadinessProblem[];
   /** Readiness: every reason the worker cannot do its job right now; empty when it can. */
   readinessProblems: () => readonly ReadinessProblem[];
   registry: Registry;
@@ -47,6 +52,7 @@ function codeForStatus(status: number): { error: string; code: string } {
  */
 export function buildHealthServer({
   isHealthy,
+  livenessProblems = () => [],
   readinessProblems,
   registry,
 }: HealthServerDeps): FastifyInstance {
@@ -86,6 +92,12 @@ export function buildHealthServer({
     );
   });
   app.get("/healthz", async (_request, reply) => {
+    const problems = livenessProblems();
+    if (problems.length > 0) {
+      return reply
+        .code(503)
+        .send({ status: "unavailable", code: problems[0]?.code, reasons: problems });
+    }
     const healthy = isHealthy();
     return reply.code(healthy ? 200 : 503).send({ status: healthy ? "ok" : "unavailable" });
   });

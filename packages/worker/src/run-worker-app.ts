@@ -26,12 +26,20 @@ import { buildHealthServer } from "./health-server.ts";
 import { JobIntake } from "./job-intake.ts";
 import { createMailer, domainOf } from "./mailer.ts";
 import type { WorkerEnv } from "./worker-env.ts";
-import { evictionPolicyMessage, readinessProblems } from "./worker-readiness.ts";
+import { evictionPolicyMessage, readinessProblems, stalledProblem } from "./worker-readiness.ts";
 
 export interface WorkerAppOptions<F extends Family> {
   family: F;
   handlers: HandlerMap<F>;
   env: WorkerEnv;
+}
+
+/** Ends the process through the graceful shutdown, with exit code 1: the fetch loop hung. */
+class WorkerStalledError extends Error {
+  constructor() {
+    super("the worker stopped taking jobs");
+    this.name = "WorkerStalledError";
+  }
 }
 
 /** A database check that takes longer than this counts as unreachable (a firewall that drops). */
@@ -130,6 +138,10 @@ export async function runWorkerApp<F extends Family>({
   logConnectionOutages(connection, logger, "redis");
 
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM });
+  let shuttingDown = false;
+  // What the intake was last told (take or pause), not BullMQ's state: a loop that hung or
+  // paused by itself while jobs are wanted is exactly what the fetch watchdog looks for.
+  let wantJobs = false;
   const worker = createWorker({
     family,
     handlers,
@@ -153,6 +165,16 @@ export async function runWorkerApp<F extends Family>({
     maxRedrives: env.DEAD_LETTER_MAX_REDRIVES,
     redriveIntervalMs: env.DEAD_LETTER_REDRIVE_INTERVAL_SECONDS * 1000,
     reconcileIntervalMs: env.DEAD_LETTER_RECONCILE_INTERVAL_SECONDS * 1000,
+    stallAfterMs: env.WORKER_STALL_TIMEOUT_SECONDS * 1000,
+    takingJobs: () => wantJobs && !shuttingDown,
+    onStall: () => {
+      // The alert line is logged; /healthz and /readyz answer WORKER_STALLED from now on (see
+      // isStalled). An uncaught error is how the graceful shutdown is started with exit code 1:
+      // the supervisor then starts a fresh process with fresh Redis clients.
+      setImmediate(() => {
+        throw new WorkerStalledError();
+      });
+    },
   });
   const intake = new JobIntake({
     worker: worker.worker,
@@ -165,7 +187,6 @@ export async function runWorkerApp<F extends Family>({
     },
   });
 
-  let shuttingDown = false;
   let migrated = !(env.MIGRATE_ON_START || pglite !== undefined);
   // The start line, logged once listening: "<service> ready" only when /readyz would answer 200
   // at that moment; otherwise "started but not ready" with the reasons /readyz gives. A worker
@@ -212,6 +233,7 @@ export async function runWorkerApp<F extends Family>({
     applying = applying.then(async () => {
       if (shuttingDown) return;
       if (state.status !== "reachable") {
+        wantJobs = false;
         await intake.pause();
         if (state.status === "unreachable") outages.unreachable(state.problem);
         return;
@@ -226,6 +248,7 @@ export async function runWorkerApp<F extends Family>({
         }
       }
       intake.take();
+      wantJobs = intake.started;
       outages.reachable();
       if (listening && !announced) announceStart();
     });
@@ -267,16 +290,21 @@ export async function runWorkerApp<F extends Family>({
       redisStatus: connection.status,
       database: databaseCheck.state,
       eviction: evictionWatch.state,
+      stalled: worker.isStalled(),
     });
   const health = buildHealthServer({
     isHealthy: () => !shuttingDown && connection.status === "ready" && intake.alive,
+    livenessProblems: () => (worker.isStalled() ? [stalledProblem] : []),
     readinessProblems: currentReadinessProblems,
     registry: worker.metrics.registry,
   });
 
   onGracefulShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
     shuttingDown = true;
-    if (err) logger.error({ err }, "shutting down after an unexpected error");
+    if (err instanceof WorkerStalledError) {
+      // Its one `error` line (the alert) is already out.
+      logger.info("shutting down: the worker stopped taking jobs; exiting 1 to be restarted");
+    } else if (err) logger.error({ err }, "shutting down after an unexpected error");
     else logger.info({ signal }, "shutting down: jobs in progress finish, no new ones start");
     databaseCheck.stop();
     evictionWatch.stop();

@@ -46,6 +46,9 @@ export function workerEnvSchema(defaultPort: number) {
       JOB_LOCK_DURATION_MS: integer(1_000, 30_000),
       STALLED_INTERVAL_MS: integer(1_000, 30_000),
       SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
+      // Jobs waiting this long while the worker has room and starts none: its fetch loop hung
+      // (a Redis client that never reconnected); it fails its health checks and exits 1. 0: off.
+      WORKER_STALL_TIMEOUT_SECONDS: integer(0, 60),
       // How often the database and Redis's maxmemory-policy are checked for /readyz.
       READINESS_CHECK_INTERVAL_MS: integer(100, 5_000),
       LOG_LEVEL: logLevel,

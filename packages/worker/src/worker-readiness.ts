@@ -8,6 +8,8 @@ export interface WorkerConditions {
   redisStatus: string;
   database: DatabaseState;
   eviction: EvictionPolicyState;
+  /** The fetch watchdog found the run loop hung: the process is restarting. */
+  stalled: boolean;
 }
 
 /** The fix an operator needs, in one sentence; shared by the log line and `/readyz`. */
@@ -20,12 +22,19 @@ export function evictionPolicyMessage(policy: string): string {
   );
 }
 
+/** A worker whose run loop no longer takes jobs; `/healthz` and `/readyz` both answer it. */
+export const stalledProblem: ReadinessProblem = Object.freeze({
+  code: "WORKER_STALLED",
+  message: "the worker stopped taking jobs (jobs wait, none started); restarting",
+});
+
 /**
  * Every reason a worker is not ready, in the order an operator should look at them; empty when
  * it is. A policy that may evict but was allowed (`REDIS_ALLOW_EVICTION=true`) is not a reason.
  */
 export function readinessProblems(conditions: WorkerConditions): ReadinessProblem[] {
   const problems: ReadinessProblem[] = [];
+  if (conditions.stalled) problems.push(stalledProblem);
   if (conditions.shuttingDown) {
     problems.push({ code: "WORKER_SHUTTING_DOWN", message: "shutting down" });
   }
