@@ -149,20 +149,30 @@ describe.skipIf(!hasRedisServer)("guarantee: the relay on a real 3-master Redis 
 describe.skipIf(!hasRedisServer)(
   "fault: REDIS_URL at one node of a Redis Cluster (the single-node setting)",
   () => {
-    it("the ingest started with REDIS_URL at a cluster node → exits 1 at once, its fatal line saying to set REDIS_CLUSTER_NODES", async () => {
-      const { cluster } = setup();
+    it("ingest, worker and dashboard started with REDIS_URL at a cluster node → each exits 1 at once, its fatal line saying to set REDIS_CLUSTER_NODES", async () => {
+      const { cluster, database } = setup();
       const [node] = cluster.nodes;
-      const ingest = spawnApp(fileURLToPath(new URL("../../../apps/ingest", import.meta.url)), {
-        FANFARE_WEBHOOK_SECRETS: "whsec_e2e_mode",
+      const shared = {
         REDIS_URL: `redis://127.0.0.1:${String(node?.port ?? 0)}`,
         PORT: "0",
         HOST: "127.0.0.1",
-      });
-      const [code] = (await once(ingest.child, "exit")) as [number | null];
-      expect(code).toBe(1);
-      expect(ingest.output()).toMatch(
-        /"level":60.*REDIS_URL points at a node of a Redis Cluster: set REDIS_CLUSTER_NODES/,
+      };
+      const app = (name: string) =>
+        fileURLToPath(new URL(`../../../apps/${name}`, import.meta.url));
+      const started = [
+        spawnApp(app("ingest"), { ...shared, FANFARE_WEBHOOK_SECRETS: "whsec_e2e_mode" }),
+        spawnApp(app("worker-queue"), { ...shared, DATABASE_URL: database.url }),
+        spawnApp(app("dashboard"), { ...shared, DASHBOARD_DEMO: "true" }),
+      ];
+      const codes = await Promise.all(
+        started.map(async ({ child }) => ((await once(child, "exit")) as [number | null])[0]),
       );
+      expect(codes).toEqual([1, 1, 1]);
+      for (const { output } of started) {
+        expect(output()).toMatch(
+          /"level":60.*REDIS_URL points at a node of a Redis Cluster: set REDIS_CLUSTER_NODES/,
+        );
+      }
     });
   },
 );
