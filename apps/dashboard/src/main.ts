@@ -5,7 +5,7 @@ import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
-import { redisModeMismatch } from "@fanfare-relay/queues/redis-mode-check";
+import { checkRedisModeWhenReady } from "@fanfare-relay/queues/redis-mode-check";
 import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.ts";
@@ -39,12 +39,9 @@ if (env.DASHBOARD_DEMO) {
 const redisTarget = redisTargetOf(env);
 const redis = createProducerConnection(redisTarget);
 // A REDIS_URL at one node of a cluster would answer MOVED for most queues: stop and say why.
-redis.once("ready", () => {
-  void redisModeMismatch(redis, redisTarget).then((problem) => {
-    if (problem === undefined) return;
-    logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
-    process.exit(1);
-  });
+checkRedisModeWhenReady(redis, redisTarget, (problem) => {
+  logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
+  process.exit(1);
 });
 logConnectionOutages(redis, logger, "redis");
 

@@ -4,7 +4,7 @@ import { onGracefulShutdown } from "@fanfare-relay/logging/graceful-shutdown";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
-import { redisModeMismatch } from "@fanfare-relay/queues/redis-mode-check";
+import { checkRedisModeWhenReady } from "@fanfare-relay/queues/redis-mode-check";
 import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import { slotProbeKeys } from "@fanfare-relay/queues/queue-keys";
@@ -34,12 +34,9 @@ const metrics = createIngestMetrics();
 const redisTarget = redisTargetOf(env);
 const redis = createProducerConnection(redisTarget);
 // A REDIS_URL at one node of a cluster would answer MOVED for most queues: stop and say why.
-redis.once("ready", () => {
-  void redisModeMismatch(redis, redisTarget).then((problem) => {
-    if (problem === undefined) return;
-    logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
-    process.exit(1);
-  });
+checkRedisModeWhenReady(redis, redisTarget, (problem) => {
+  logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
+  process.exit(1);
 });
 // One line when an outage starts, one when it ends, and a count; nothing per request meanwhile.
 logConnectionOutages(redis, logger, "redis", {

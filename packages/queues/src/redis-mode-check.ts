@@ -23,3 +23,20 @@ export async function redisModeMismatch(
   const variable = target.mode === "single" ? "REDIS_URL" : "REDIS_SENTINELS";
   return `${variable} points at a node of a Redis Cluster: set REDIS_CLUSTER_NODES to its nodes instead (README: Redis Cluster); with one node only the queues whose slots it holds would work`;
 }
+
+/**
+ * Once `connection` is first ready, checks its mode (`redisModeMismatch`) and calls `onMismatch`
+ * with the message when a single-node or Sentinel setting points at a cluster node. The apps stop
+ * there: running on would answer MOVED for most queues.
+ */
+export function checkRedisModeWhenReady(
+  connection: RedisConnection,
+  target: RedisTarget,
+  onMismatch: (problem: string) => void,
+): void {
+  connection.once("ready", () => {
+    void redisModeMismatch(connection, target).then((problem) => {
+      if (problem !== undefined) onMismatch(problem);
+    });
+  });
+}

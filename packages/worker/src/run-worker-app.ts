@@ -12,7 +12,7 @@ import {
 } from "@fanfare-relay/queues/eviction-policy";
 import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
-import { redisModeMismatch } from "@fanfare-relay/queues/redis-mode-check";
+import { checkRedisModeWhenReady } from "@fanfare-relay/queues/redis-mode-check";
 import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { sql } from "kysely";
 import { createWorker } from "./create-worker.ts";
@@ -138,12 +138,9 @@ export async function runWorkerApp<F extends Family>({
   const connection = createWorkerConnection(redisTarget);
   logConnectionOutages(connection, logger, "redis");
   // A REDIS_URL at one node of a cluster would answer MOVED for most queues: stop and say why.
-  connection.once("ready", () => {
-    void redisModeMismatch(connection, redisTarget).then((problem) => {
-      if (problem === undefined) return;
-      logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
-      process.exit(1);
-    });
+  checkRedisModeWhenReady(connection, redisTarget, (problem) => {
+    logger.fatal({ redis: describeRedisTarget(redisTarget) }, problem);
+    process.exit(1);
   });
 
   const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM });
