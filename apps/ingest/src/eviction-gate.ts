@@ -37,6 +37,8 @@ const FIX = `set maxmemory-policy to ${SAFE_EVICTION_POLICY} (CONFIG SET maxmemo
  */
 export class EvictionGate {
   readonly #watch: EvictionPolicyWatch;
+  /** ` on <host:port>` of the cluster master the last reading came from, else empty. */
+  #where = "";
   readonly #options: EvictionGateOptions;
   readonly #onReady = () => void this.#watch.check();
 
@@ -96,7 +98,7 @@ export class EvictionGate {
     return state.status === "unsafe"
       ? {
           status: "redis_may_evict",
-          reason: `Redis maxmemory-policy is ${state.policy}: ${FIX}`,
+          reason: `Redis maxmemory-policy is ${state.policy}${this.#where}: ${FIX}`,
         }
       : {
           status: "redis_policy_unknown",
@@ -111,12 +113,18 @@ export class EvictionGate {
 
   #report(state: EvictionPolicyState, reading: EvictionPolicyReading): void {
     const { logger } = this.#options;
-    const fields = { maxmemoryPolicy: reading.policy, source: reading.source };
+    // On a cluster, the master whose policy it is.
+    this.#where = reading.node === undefined ? "" : ` on ${reading.node}`;
+    const fields = {
+      maxmemoryPolicy: reading.policy,
+      source: reading.source,
+      ...(reading.node === undefined ? {} : { node: reading.node }),
+    };
     if (state.status === "unsafe" && !state.allowed) {
       // The one line an operator needs: what is wrong, what happens, how to fix it.
       logger.error(
         fields,
-        `Redis maxmemory-policy is ${state.policy}: Redis may evict stored events, so deliveries are refused with 503 INGEST_REDIS_MAY_EVICT and /readyz fails. Fix: ${FIX}`,
+        `Redis maxmemory-policy is ${state.policy}${this.#where}: Redis may evict stored events, so deliveries are refused with 503 INGEST_REDIS_MAY_EVICT and /readyz fails. Fix: ${FIX}`,
       );
     } else if (state.status === "unsafe") {
       logger.warn(
