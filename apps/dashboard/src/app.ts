@@ -30,7 +30,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { securityHeaders } from "./security-headers.ts";
-import { bullPrefix } from "@fanfare-relay/queues/queue-keys";
+import { bullPrefix, slotProbeKeys } from "@fanfare-relay/queues/queue-keys";
 import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
 import { sharedQueueOptions } from "@fanfare-relay/queues/queue-settings";
 
@@ -143,7 +143,7 @@ export async function buildApp(deps: DashboardDeps) {
     );
   });
 
-  healthRoutes(app, { redis: deps.redis });
+  healthRoutes(app, { redis: deps.redis, slotKeys: slotProbeKeys(deps.prefix, allQueueNames) });
   loginRoutes(app, { users, limiter });
   deadLetterRoutes(app, { db: deps.db });
   await registerBoard(app, { queues: [...queues.values()], demo: deps.demo ?? false });

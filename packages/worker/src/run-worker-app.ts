@@ -15,6 +15,7 @@ import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
 import { checkRedisModeWhenReady } from "@fanfare-relay/queues/redis-mode-check";
 import { describeRedisTarget } from "@fanfare-relay/queues/redis-target";
 import { sql } from "kysely";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createWorker } from "./create-worker.ts";
 import {
   DatabaseWatch,
@@ -36,6 +37,9 @@ export interface WorkerAppOptions<F extends Family> {
 }
 
 /** Ends the process through the graceful shutdown, with exit code 1: the fetch loop hung. */
+/** How long a stalled worker's close may take before the process exits anyway, ms. */
+const STALLED_CLOSE_WAIT_MS = 2_000;
+
 class WorkerStalledError extends Error {
   constructor() {
     super("the worker stopped taking jobs");
@@ -315,7 +319,12 @@ export async function runWorkerApp<F extends Family>({
     databaseCheck.stop();
     evictionWatch.stop();
     await applying;
-    await worker.close();
+    const closing = worker.close();
+    // A stalled worker has no job in progress, and its BullMQ loop may never answer a close:
+    // waiting for it would only hold the restart until SHUTDOWN_TIMEOUT_MS.
+    await (err instanceof WorkerStalledError
+      ? Promise.race([closing, sleep(STALLED_CLOSE_WAIT_MS, undefined, { ref: false })])
+      : closing);
     await health.close();
     mailer.close();
     await db.destroy();
