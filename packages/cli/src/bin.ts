@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --import tsx
+import { cliEnv } from "./env-files.ts";
 import { buildProgram } from "./program.ts";
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await buildProgram(cliEnv()).parseAsync(process.argv);
 } catch (error) {
   // Expected failures (unreachable service, bad input) are reported in one line, never a stack.
   process.stderr.write(

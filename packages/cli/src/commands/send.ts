@@ -18,7 +18,7 @@ interface SendFlags {
   timeout: number;
 }
 
-export function sendCommand(): Command {
+export function sendCommand(env: NodeJS.ProcessEnv = process.env): Command {
   const command = new Command("send")
     .description("Sign and POST events to the ingest, as Fanfare does")
     .argument(
@@ -40,7 +40,7 @@ export function sendCommand(): Command {
     .option("--timeout <ms>", "per-request timeout", positiveInteger, 10_000)
     .action(async (input: string, flags: SendFlags, self: Command) => {
       const output = outputOf(self);
-      const { url, secret } = resolveIngestTarget(flags);
+      const { url, secret } = resolveIngestTarget(flags, env);
       const overrides = flags.set.map(parseOverride);
       let events = await resolveEvents(input, { count: flags.count });
       if (flags.id !== undefined) {

@@ -29,7 +29,7 @@ interface SimulateFlags {
   requestTimeout: number;
 }
 
-export function simulateCommand(): Command {
+export function simulateCommand(env: NodeJS.ProcessEnv = process.env): Command {
   const command = new Command("simulate")
     .description(
       "Simulate a drop: deliver a coherent set of events like Fanfare (retries, duplicates, " +
@@ -58,8 +58,8 @@ export function simulateCommand(): Command {
     .option("--request-timeout <ms>", "per-request timeout of the sender", positiveInteger, 10_000)
     .action(async (flags: SimulateFlags, self: Command) => {
       const output = outputOf(self);
-      const { url, secret } = resolveIngestTarget(flags);
-      const { databaseUrl } = parseConnectionConfig(["databaseUrl"], flags);
+      const { url, secret } = resolveIngestTarget(flags, env);
+      const { databaseUrl } = parseConnectionConfig(["databaseUrl"], flags, env);
       const shownUrl = redactUrl(databaseUrl);
       await probeIngest(url, secret);
       const db = connect({ connectionString: databaseUrl, max: 2, onError: () => undefined });

@@ -1,0 +1,38 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseEnv } from "node:util";
+
+/** The repository root, two levels above this file (packages/cli/src). */
+export const REPOSITORY_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+export interface EnvFiles {
+  /** The file read (absolute path), or undefined when `dir` has neither. */
+  file: string | undefined;
+  /** Its variables as parsed by Node's util.parseEnv; {} without a file. */
+  values: Record<string, string>;
+}
+
+/**
+ * `dir`'s `.env`, else its `.env.example`, parsed as `pnpm start` (scripts/start.mjs) does: only
+ * the first file that exists counts, never both. Throws what readFileSync throws for an
+ * unreadable file.
+ */
+export function loadEnvFiles(dir: string): EnvFiles {
+  const file = [".env", ".env.example"].map((name) => join(dir, name)).find(existsSync);
+  return file === undefined
+    ? { file: undefined, values: {} }
+    : { file, values: parseEnv(readFileSync(file, "utf8")) as Record<string, string> };
+}
+
+/**
+ * The environment the CLI resolves its configuration from: the process environment over the
+ * variables of loadEnvFiles(dir), as for `pnpm start` (a variable set in the environment wins,
+ * even when empty).
+ */
+export function cliEnv(
+  dir: string = REPOSITORY_ROOT,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  return { ...loadEnvFiles(dir).values, ...env };
+}
