@@ -9,7 +9,10 @@ WORKDIR /repo
 
 FROM base AS build
 ARG APP
+# Without APP the filter below would match nothing and build an image that cannot start.
+RUN test -n "$APP" || (echo "build with --build-arg APP=<app> (ingest, dashboard, worker-queue, …)" >&2 && exit 1)
 COPY . .
+RUN test -d "apps/$APP" || (echo "no app apps/$APP: use one of $(ls apps | tr '\n' ' ')" >&2 && exit 1)
 # Production dependencies of the app and of the workspace packages it uses, nothing else.
 RUN pnpm install --frozen-lockfile --prod --filter "@fanfare-relay/${APP}..."
 
