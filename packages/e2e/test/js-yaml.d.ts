@@ -1,0 +1,5 @@
+// js-yaml ships no types and @types/js-yaml is not installed: the one function the tests use.
+declare module "js-yaml" {
+  /** Parses one YAML document (anchors and `<<` merge keys resolved); throws YAMLException. */
+  export function load(text: string): unknown;
+}
