@@ -17,6 +17,7 @@ import { UserDirectory, type UserCredentials } from "./auth/users.ts";
 import { registerBoard } from "./board/board.ts";
 import { boardActionPolicy } from "./board/action-policy.ts";
 import { hideRefusedActions } from "./board/hidden-actions.ts";
+import { serveNoOutsideLinks } from "./board/no-third-party.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
 import type { TrustProxy } from "./env.ts";
 import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
@@ -126,6 +127,7 @@ export async function buildApp(deps: DashboardDeps) {
   boardActionPolicy(app, { queues, db: deps.db });
   viewerFlags(app);
   hideRefusedActions(app);
+  serveNoOutsideLinks(app);
   // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
   app.addHook("onResponse", async (request, reply) => {
     if (request.user === null || request.method === "GET" || request.method === "HEAD") return;

@@ -9,7 +9,7 @@ import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, createDashboard, type DashboardHarness } from "./helpers.ts";
 import {
   breakQueueParticipants,
@@ -38,7 +38,6 @@ afterAll(async () => {
   await worker?.close();
 });
 
-/** A page that only reaches this machine (Bull Board's page links a web font). */
 /**
  * Launched by the tests themselves, so that a missing Chromium fails each of them with this
  * message instead of leaving them skipped: CI installs it (scripts/ensure-chromium.sh).
@@ -80,14 +79,33 @@ async function visibleJobActions(page: Page): Promise<string[]> {
   return icons;
 }
 
+/**
+ * What the pages of the current test asked of another host, or what the Content-Security-Policy
+ * refused: checked empty after each test (the dashboard makes no third-party requests).
+ */
+let leaks: string[] = [];
+
+/** A page that only reaches this machine: anything else is recorded in `leaks` and aborted. */
 async function newPage(): Promise<Page> {
   const context = await (await launch()).newContext();
   const page = await context.newPage();
-  await page.route("**/*", (route) =>
-    new URL(route.request().url()).hostname === "127.0.0.1" ? route.continue() : route.abort(),
-  );
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (new URL(url).hostname === "127.0.0.1") return route.continue();
+    leaks.push(`request ${url}`);
+    return route.abort();
+  });
+  page.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) leaks.push(`csp ${message.text()}`);
+  });
   return page;
 }
+
+afterEach(() => {
+  const found = leaks;
+  leaks = [];
+  expect(found).toEqual([]);
+});
 
 describe("dashboard in a browser", () => {
   it("refuses the UI and the API without a session", async () => {
