@@ -64,7 +64,7 @@ describe("the Redis checks", () => {
     });
   });
 
-  it("fail on an evicting policy and warn without AOF, saying what to change", async () => {
+  it("fail on an evicting policy and on no AOF and no RDB, saying what to change", async () => {
     const redis = await connect(cache);
     expect(await checkRedisEviction(redis)).toEqual({
       name: "redis eviction",
@@ -76,21 +76,37 @@ describe("the Redis checks", () => {
     // startRedisServer also turns RDB snapshots off (`--save ""`).
     expect(await checkRedisPersistence(redis)).toEqual({
       name: "redis persistence",
-      status: "warn",
+      status: "fail",
       detail: expect.stringMatching(
-        /^AOF disabled and no RDB snapshots.*a job the ingest acknowledged could be lost/,
+        /^AOF disabled and no RDB snapshots.*a job the ingest acknowledged is lost/,
       ),
       advice: expect.stringContaining("`CONFIG SET appendonly yes`"),
     });
   });
 
-  it("call RDB-only persistence a warning too", async () => {
+  it("no AOF and no RDB on a dev box → a warning, still saying what to change", async () => {
+    const redis = await connect(cache);
+    expect(await checkRedisPersistence(redis, { dev: true })).toEqual({
+      name: "redis persistence",
+      status: "warn",
+      detail: expect.stringMatching(/^AOF disabled and no RDB snapshots.*development box/),
+      advice: expect.stringContaining("`CONFIG SET appendonly yes`"),
+    });
+  });
+
+  it("call RDB-only persistence a warning, dev box or not", async () => {
     const redis = await connect(cache);
     await redis.config("SET", "save", "3600 1");
-    expect(await checkRedisPersistence(redis)).toMatchObject({
-      status: "warn",
-      detail: expect.stringContaining("RDB snapshots only (save 3600 1)"),
-    });
+    try {
+      for (const options of [{}, { dev: true }]) {
+        expect(await checkRedisPersistence(redis, options)).toMatchObject({
+          status: "warn",
+          detail: expect.stringContaining("RDB snapshots only (save 3600 1)"),
+        });
+      }
+    } finally {
+      await redis.config("SET", "save", "");
+    }
   });
 });
 
@@ -213,6 +229,32 @@ describe("fault: Redis refuses the password", () => {
 });
 
 describe("runDoctor", () => {
+  it("a role PostgreSQL does not know → postgres fails with advice about DATABASE_URL's user and password, not 'start PostgreSQL'", async () => {
+    const admin = new URL(
+      process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    admin.username = `no_such_role_${String(process.pid)}`;
+    admin.password = "not-the-password";
+    const results = await runDoctor({
+      redis: { mode: "single", url: `redis://127.0.0.1:${String(await freePort())}` },
+      databaseUrl: admin.toString(),
+      smtpUrl: `smtp://127.0.0.1:${String(await freePort())}`,
+      webhookSecrets: "whsec_abc123",
+      timeoutMs: 2000,
+    });
+    const postgres = results.find((result) => result.name === "postgres");
+    expect(postgres).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(
+        /role "no_such_role_\d+" does not exist|password authentication failed/,
+      ),
+      advice: expect.stringContaining("DATABASE_URL"),
+    });
+    expect(postgres?.advice).toMatch(/user and password/);
+    expect(postgres?.advice).not.toMatch(/^start PostgreSQL/);
+    expect(JSON.stringify(results)).not.toContain("not-the-password");
+  });
+
   it("gives up on services that accept a connection and never answer", async () => {
     const silent = await startSilentServer();
     const url = (scheme: string) => `${scheme}://127.0.0.1:${String(silent.port)}/x`;

@@ -83,7 +83,7 @@ describe("fanfare-relay doctor", () => {
     expect(statuses(run.stdout)).toEqual([
       ["ok", "redis"],
       ["fail", "redis eviction"],
-      ["warn", "redis persistence"],
+      ["fail", "redis persistence"],
       ["ok", "postgres"],
       ["fail", "migrations"],
       ["fail", "smtp"],
@@ -92,6 +92,7 @@ describe("fanfare-relay doctor", () => {
     for (const advice of [
       "→ run `CONFIG SET maxmemory-policy noeviction`",
       "→ run `CONFIG SET appendonly yes`",
+      "pass --dev (or FANFARE_DEV=true) to accept it",
       "→ run `pnpm db:migrate`",
       "→ start the mail server",
       "→ set FANFARE_WEBHOOK_SECRETS",
@@ -101,8 +102,38 @@ describe("fanfare-relay doctor", () => {
     // bin.ts prints this as one line and exits 1.
     expect(run.error).toMatchObject({
       code: "CLI_DOCTOR_FAILED",
-      message: "3 checks failed, 2 warnings",
+      message: "4 checks failed, 1 warning",
     });
+  });
+
+  it("a Redis without AOF or RDB, --dev or FANFARE_DEV=true → persistence a warning, exit 0", async () => {
+    vi.stubEnv("FANFARE_WEBHOOK_SECRETS", "whsec_from_the_dashboard");
+    // noeviction, and startRedisServer turns RDB snapshots off (`--save ""`); no AOF.
+    const volatile = await startConfiguredRedis(["--maxmemory-policy", "noeviction"]);
+    try {
+      const args = [
+        "doctor",
+        "--redis-url",
+        volatile.server.url,
+        "--database-url",
+        migrated.url,
+        "--smtp-url",
+        smtp.url,
+        "--timeout",
+        "3",
+      ];
+      const flagged = await runCli([...args, "--dev"]);
+      vi.stubEnv("FANFARE_DEV", "true");
+      const fromEnv = await runCli(args);
+      for (const run of [flagged, fromEnv]) {
+        expect(run.error).toBeUndefined();
+        expect(statuses(run.stdout)).toContainEqual(["warn", "redis persistence"]);
+        expect(run.stdout).toContain("(accepted on a development box)");
+        expect(run.stdout).toMatch(/\nall checks passed, 1 warning\n$/);
+      }
+    } finally {
+      await volatile.stop();
+    }
   });
 
   it("reports an unreachable Redis and PostgreSQL in one line each", async () => {

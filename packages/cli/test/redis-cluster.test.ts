@@ -72,9 +72,10 @@ describe.skipIf(!hasRedis)("guarantee: the CLI on a 3-master Redis Cluster", () 
     ]);
 
   describe("doctor", () => {
-    it("REDIS_CLUSTER_NODES, 3 masters without AOF → cluster mode, every master checked, one warning each, exit 0", async () => {
+    it("REDIS_CLUSTER_NODES, 3 masters without AOF or RDB, FANFARE_DEV=true → cluster mode, every master checked, one warning each, exit 0", async () => {
       vi.stubEnv("REDIS_CLUSTER_NODES", cluster.seeds);
       vi.stubEnv("FANFARE_WEBHOOK_SECRETS", "whsec_from_the_dashboard");
+      vi.stubEnv("FANFARE_DEV", "true");
       const run = await doctor();
       expect(run.error).toBeUndefined();
       const results = checks(run.stdout);
@@ -107,11 +108,29 @@ describe.skipIf(!hasRedis)("guarantee: the CLI on a 3-master Redis Cluster", () 
       expect(run.stdout).toMatch(/\nall checks passed, 3 warnings\n$/);
     });
 
+    it("3 masters without AOF or RDB, not a dev box → one failed persistence line per master naming it, exit 1", async () => {
+      vi.stubEnv("FANFARE_WEBHOOK_SECRETS", "whsec_from_the_dashboard");
+      const run = await doctor("--redis-cluster-nodes", cluster.seeds);
+      const persistence = checks(run.stdout).filter(([, name]) => name === "redis persistence");
+      expect(persistence).toHaveLength(3);
+      expect(persistence).toEqual(
+        expect.arrayContaining(
+          masters().map(([seed]): unknown[] => [
+            "fail",
+            "redis persistence",
+            expect.stringMatching(`^${seed}: AOF disabled and no RDB snapshots`) as unknown,
+          ]),
+        ),
+      );
+      expect(run.stdout).toContain("pass --dev (or FANFARE_DEV=true)");
+      expect(run.error).toMatchObject({ code: "CLI_DOCTOR_FAILED", message: "3 checks failed" });
+    });
+
     it("allkeys-lru on one master → doctor fails naming that node, the other masters ok", async () => {
       const [[seed, admin], ...others] = masters() as [[string, Redis], ...[string, Redis][]];
       await admin.config("SET", "maxmemory-policy", "allkeys-lru");
       try {
-        const run = await doctor("--redis-cluster-nodes", cluster.seeds);
+        const run = await doctor("--redis-cluster-nodes", cluster.seeds, "--dev");
         const eviction = checks(run.stdout).filter(([, name]) => name === "redis eviction");
         expect(eviction).toEqual(
           expect.arrayContaining([

@@ -37,23 +37,43 @@ describe.skipIf(!hasRedis)("guarantee: the CLI with a primary watched by Sentine
     vi.stubEnv("REDIS_SENTINELS", setup.sentinels);
     vi.stubEnv("REDIS_SENTINEL_MASTER", setup.masterName);
     const primary = `127.0.0.1:${String(setup.masterPort)}`;
-    const doctor = () =>
-      runCli(["doctor", "--database-url", database.url, "--smtp-url", smtp.url, "--timeout", "3"]);
+    const doctor = (...args: string[]) =>
+      runCli([
+        "doctor",
+        "--database-url",
+        database.url,
+        "--smtp-url",
+        smtp.url,
+        "--timeout",
+        "3",
+        ...args,
+      ]);
 
-    const healthy = await doctor();
+    const production = await doctor();
+    expect(checks(production.stdout)[3]).toEqual([
+      "fail",
+      "redis persistence",
+      expect.stringMatching(`^${primary}: AOF disabled and no RDB snapshots`),
+    ]);
+    expect(production.error).toMatchObject({
+      code: "CLI_DOCTOR_FAILED",
+      message: /^1 check failed/,
+    });
+
+    const healthy = await doctor("--dev");
     expect(checks(healthy.stdout).slice(0, 4)).toEqual([
       ["ok", "redis sentinel", `Sentinel ${setup.masterName}: primary ${primary} (1 replica)`],
       ["ok", "redis", expect.stringMatching(`^Redis \\d+\\.\\d+\\.\\d+ at ${primary}$`)],
       ["ok", "redis eviction", `${primary}: maxmemory-policy noeviction`],
       ["warn", "redis persistence", expect.stringMatching(`^${primary}: AOF disabled`)],
     ]);
-    // Only the missing webhook secret and the primary's persistence: warnings, not failures.
+    // On a dev box only the missing webhook secret and the primary's persistence: warnings.
     expect(healthy.error).toBeUndefined();
 
     const admin = new Redis({ port: setup.masterPort, maxRetriesPerRequest: 1 });
     try {
       await admin.config("SET", "maxmemory-policy", "volatile-lru");
-      const evicting = await doctor();
+      const evicting = await doctor("--dev");
       expect(checks(evicting.stdout)[2]).toEqual([
         "fail",
         "redis eviction",

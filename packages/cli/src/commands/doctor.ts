@@ -12,11 +12,17 @@ export function doctorCommand(env: NodeJS.ProcessEnv = process.env): Command {
     "Check Redis (every master of a cluster, Sentinel's primary), PostgreSQL, SMTP and the ingest secret, with advice for each problem (exit 1 on a failure)",
   );
   const keys = ["redis", "databaseUrl", "smtpUrl", "timeout"] as const;
+  command.option(
+    "--dev",
+    "a development box: a Redis without persistence is a warning, not a failure (default: $FANFARE_DEV=true)",
+  );
   addConnectionOptions(command, ...keys);
   return command.action(async (_options: unknown, self: Command) => {
-    const config = parseConnectionConfig(keys, self.opts(), env);
+    const opts = self.opts<{ dev?: boolean }>();
+    const config = parseConnectionConfig(keys, opts, env);
     const results = await runDoctor({
       ...config,
+      dev: opts.dev === true || env.FANFARE_DEV?.trim().toLowerCase() === "true",
       webhookSecrets: env.FANFARE_WEBHOOK_SECRETS,
       timeoutMs: config.timeout * 1000,
     });

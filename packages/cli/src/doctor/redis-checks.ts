@@ -49,7 +49,20 @@ export async function checkRedisEviction(redis: Redis): Promise<CheckResult> {
 const AOF_ADVICE =
   "run `CONFIG SET appendonly yes` and set `appendonly yes` in redis.conf (with the default `appendfsync everysec` a crash loses at most about a second)";
 
-export async function checkRedisPersistence(redis: Redis): Promise<CheckResult> {
+export interface PersistenceOptions {
+  /** A development box: no persistence at all is a warning, not a failure. */
+  dev?: boolean;
+}
+
+/**
+ * AOF on: ok (a warning when its last write failed). AOF off: a warning with RDB snapshots or
+ * where CONFIG is disabled (the snapshots cannot be read); with neither a failure, since nothing
+ * the ingest acknowledged survives a restart, unless `dev`.
+ */
+export async function checkRedisPersistence(
+  redis: Redis,
+  { dev = false }: PersistenceOptions = {},
+): Promise<CheckResult> {
   const info = await readInfo(redis, "persistence");
   if (info.get("aof_enabled") === "1") {
     const status = info.get("aof_last_write_status");
@@ -63,12 +76,19 @@ export async function checkRedisPersistence(redis: Redis): Promise<CheckResult> 
     return ok("redis persistence", "AOF enabled");
   }
   const save = await snapshotSchedule(redis);
+  if (save === "") {
+    const detail =
+      "AOF disabled and no RDB snapshots: nothing survives a restart; a job the ingest acknowledged is lost in a Redis crash or restart";
+    return dev
+      ? warn("redis persistence", `${detail} (accepted on a development box)`, AOF_ADVICE)
+      : fail(
+          "redis persistence",
+          detail,
+          `${AOF_ADVICE}; on a development box pass --dev (or FANFARE_DEV=true) to accept it`,
+        );
+  }
   const what =
-    save === undefined
-      ? "AOF disabled"
-      : save === ""
-        ? "AOF disabled and no RDB snapshots: nothing survives a restart"
-        : `AOF disabled, RDB snapshots only (save ${save})`;
+    save === undefined ? "AOF disabled" : `AOF disabled, RDB snapshots only (save ${save})`;
   return warn(
     "redis persistence",
     `${what}; a job the ingest acknowledged could be lost in a Redis crash`,

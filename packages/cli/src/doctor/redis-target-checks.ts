@@ -6,7 +6,12 @@ import { CliError } from "../cli-error.ts";
 import { errorMessage } from "../with-timeout.ts";
 import { fail, type CheckResult } from "./check.ts";
 import { guarded, type Guard } from "./guarded.ts";
-import { checkRedisEviction, checkRedisPersistence, checkRedisVersion } from "./redis-checks.ts";
+import {
+  checkRedisEviction,
+  checkRedisPersistence,
+  checkRedisVersion,
+  type PersistenceOptions,
+} from "./redis-checks.ts";
 import {
   checkClusterState,
   checkSentinelPrimary,
@@ -27,7 +32,12 @@ const AUTH_ADVICE =
   "set REDIS_USERNAME and REDIS_PASSWORD (or the credentials in REDIS_URL) to a user Redis knows, with the password of its ACL user or requirepass";
 
 /** The node's own checks; on a cluster or behind Sentinel each detail names the node. */
-function nodeChecks(redis: Redis, address: string, guard: Guard): Promise<CheckResult[]> {
+function nodeChecks(
+  redis: Redis,
+  address: string,
+  guard: Guard,
+  options: PersistenceOptions,
+): Promise<CheckResult[]> {
   const named =
     (check: (redis: Redis) => Promise<CheckResult>, prefix = true) =>
     async (): Promise<CheckResult> => {
@@ -46,7 +56,11 @@ function nodeChecks(redis: Redis, address: string, guard: Guard): Promise<CheckR
       named((node) => checkRedisVersion(node, address), false),
     ),
     guarded("redis eviction", what, named(checkRedisEviction)),
-    guarded("redis persistence", what, named(checkRedisPersistence)),
+    guarded(
+      "redis persistence",
+      what,
+      named((node) => checkRedisPersistence(node, options)),
+    ),
   ]);
 }
 
@@ -65,9 +79,14 @@ function mastersOf(cluster: Cluster): ClusterMaster[] {
  * Connects to Redis as the target says and checks what the queues need: on one node its
  * version, eviction policy and persistence; on a cluster its state, then the same on every
  * master (each holds the queues of its own slots); behind Sentinel, the primary it names, then
- * the same on that primary. A Redis that cannot be reached is one failed result.
+ * the same on that primary. A Redis that cannot be reached is one failed result. `options.dev`
+ * accepts a Redis without any persistence (see checkRedisPersistence).
  */
-export async function redisChecks(target: RedisTarget, timeoutMs: number): Promise<CheckResult[]> {
+export async function redisChecks(
+  target: RedisTarget,
+  timeoutMs: number,
+  options: PersistenceOptions = {},
+): Promise<CheckResult[]> {
   const advice = ADVICE[target.mode];
   const guard: Guard = { advice, what: describeTarget(target), timeoutMs };
   let connection: Redis | Cluster;
@@ -85,7 +104,9 @@ export async function redisChecks(target: RedisTarget, timeoutMs: number): Promi
       const replicas = redis.nodes("slave").length;
       const [state, perMaster] = await Promise.all([
         guarded("redis cluster", guard, () => checkClusterState(masters, replicas)),
-        Promise.all(masters.map(({ redis: node, address }) => nodeChecks(node, address, guard))),
+        Promise.all(
+          masters.map(({ redis: node, address }) => nodeChecks(node, address, guard, options)),
+        ),
       ]);
       return [state, ...perMaster.flat()];
     }
@@ -96,7 +117,7 @@ export async function redisChecks(target: RedisTarget, timeoutMs: number): Promi
         guarded("redis sentinel", guard, () =>
           checkSentinelPrimary(redis, target.masterName, address),
         ),
-        nodeChecks(redis, address, guard),
+        nodeChecks(redis, address, guard, options),
       ]);
       return [primary, ...checks];
     }
@@ -104,7 +125,7 @@ export async function redisChecks(target: RedisTarget, timeoutMs: number): Promi
     return await Promise.all([
       guarded("redis", guard, () => checkSingleNode(redis, where)),
       guarded("redis eviction", guard, () => checkRedisEviction(redis)),
-      guarded("redis persistence", guard, () => checkRedisPersistence(redis)),
+      guarded("redis persistence", guard, () => checkRedisPersistence(redis, options)),
     ]);
   } finally {
     redis.disconnect();
