@@ -36,6 +36,19 @@ const parse = (line: string) => {
 };
 
 describe("fanfare-relay send", () => {
+  it("--help → every event type and every fixture id with its type", async () => {
+    const { lines } = await runCommand(sendCommand(), ["send", "--help"]);
+    const help = lines.join("\n");
+    for (const type of eventTypes) expect(lines).toContain(`  ${type}`);
+    for (const fixture of fixtureEvents) {
+      expect(help).toMatch(
+        new RegExp(`^  ${fixture.id} +${fixture.type.replace(".", "\\.")}$`, "m"),
+      );
+    }
+    expect(help).toContain("Event types");
+    expect(help).toContain("Fixture ids");
+  });
+
   it("posts a fresh sample of a type; duplicates of one event become one job", async () => {
     const { lines, error } = await send("queue.consumer_entered", "--duplicate", "3");
     expect(error).toBeUndefined();

@@ -4,6 +4,7 @@ import { outputOf } from "../output.ts";
 import { ingestOptions, resolveIngestTarget } from "../send/defaults.ts";
 import { collect, positiveInteger } from "../send/option-parsers.ts";
 import { applyOverrides, parseOverride } from "../send/overrides.ts";
+import { sendInputsHelp } from "../send/help.ts";
 import { resolveEvents } from "../send/resolve-input.ts";
 import { describeFailures, formatDelivery, sendEvents } from "../send/run-send.ts";
 
@@ -26,6 +27,7 @@ export function sendCommand(env: NodeJS.ProcessEnv = process.env): Command {
       "an event type (a fresh sample), a fixture id, or a JSON file (an envelope or an array)",
     );
   for (const option of ingestOptions()) command.addOption(option);
+  command.addHelpText("after", sendInputsHelp());
   return command
     .option(
       "--set <path=value>",
