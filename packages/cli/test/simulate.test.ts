@@ -153,6 +153,16 @@ describe(
         /4 consumers, \d+ events \(seed 5\)/,
       );
       expect(lines.find((line) => line.trimStart().startsWith("admissions "))).toBeDefined();
+      // The rows table: a header naming each column, then every check with a value in each.
+      const header = lines.findIndex((line) => /^ {2}row +expected +actual +outcome$/.test(line));
+      expect(header).toBeGreaterThan(0);
+      const after = lines.slice(header + 1);
+      const rows = after.slice(
+        0,
+        after.findIndex((line) => !line.startsWith("  ")),
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) expect(row).toMatch(/^ {2}\S.* +(≤ )?\d+ +\d+ {2}ok$/);
       expect(lines.at(-1)).toBe("verdict   OK: nothing lost, nothing doubled");
     });
 

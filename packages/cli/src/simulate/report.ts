@@ -9,6 +9,10 @@ function limited<T>(items: readonly T[], line: (item: T) => string): string[] {
   return lines;
 }
 
+/** One line of the rows table: its header or a check, each column under its label. */
+const rowsLine = (name: string, expected: string, actual: string, outcome: string) =>
+  `  ${name.padEnd(32)} ${expected.padStart(8)} ${actual.padStart(8)}  ${outcome}`;
+
 /** The simulation's outcome as the lines `fanfare-relay simulate` prints. */
 export function formatReport({
   drop,
@@ -38,12 +42,16 @@ export function formatReport({
         .map(([status, count]) => `${status} ${count}`)
         .join(", ") || "none in webhook_events"
     }`,
-    `rows      (this drop's only; mails counted unless cancelled)`,
-    ...verdict.checks.map((check) => {
-      const expected = `${check.rule === "at most" ? "≤ " : ""}${check.expected}`;
-      const flag = check.outcome === "ok" ? "" : `  ${check.outcome.toUpperCase()}`;
-      return `  ${check.name.padEnd(32)} ${expected.padStart(7)} ${String(check.actual).padStart(7)}${flag}`;
-    }),
+    `rows      this drop's only; mails counted unless cancelled`,
+    rowsLine("row", "expected", "actual", "outcome"),
+    ...verdict.checks.map((check) =>
+      rowsLine(
+        check.name,
+        `${check.rule === "at most" ? "≤ " : ""}${check.expected}`,
+        String(check.actual),
+        check.outcome === "ok" ? "ok" : check.outcome.toUpperCase(),
+      ),
+    ),
     `emails    ${
       landed.emails.map((row) => `${row.template} ${row.status} ${row.count}`).join(", ") || "none"
     }`,
