@@ -16,6 +16,7 @@ import { deriveSessionKey, registerSession } from "./auth/session.ts";
 import { UserDirectory, type UserCredentials } from "./auth/users.ts";
 import { registerBoard } from "./board/board.ts";
 import { boardActionPolicy } from "./board/action-policy.ts";
+import { showDeadLettersLink } from "./board/dead-letters-link.ts";
 import { hideRefusedActions } from "./board/hidden-actions.ts";
 import { serveNoOutsideLinks } from "./board/no-third-party.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
@@ -128,6 +129,7 @@ export async function buildApp(deps: DashboardDeps) {
   viewerFlags(app);
   hideRefusedActions(app);
   serveNoOutsideLinks(app);
+  showDeadLettersLink(app, { db: deps.db });
   // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
   app.addHook("onResponse", async (request, reply) => {
     if (request.user === null || request.method === "GET" || request.method === "HEAD") return;
@@ -147,7 +149,7 @@ export async function buildApp(deps: DashboardDeps) {
 
   healthRoutes(app, { redis: deps.redis, slotKeys: slotProbeKeys(deps.prefix, allQueueNames) });
   loginRoutes(app, { users, limiter });
-  deadLetterRoutes(app, { db: deps.db });
+  deadLetterRoutes(app, { db: deps.db, demo: deps.demo ?? false });
   await registerBoard(app, { queues: [...queues.values()], demo: deps.demo ?? false });
 
   app.addHook("onClose", async () => {

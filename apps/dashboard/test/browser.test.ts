@@ -120,6 +120,18 @@ describe("dashboard in a browser", () => {
     await page.context().close();
   });
 
+  it("the board's header shows Dead letters (N), and clicking it opens the Dead letters page", async () => {
+    const page = await loggedInPage("/");
+    // Once React has drawn its fixed header, the link must still be on top and clickable.
+    await page.locator("[class^='header-']").first().waitFor();
+    const link = page.getByRole("link", { name: /^Dead letters \(\d+\)$/ });
+    await link.waitFor();
+    await link.click();
+    await page.waitForURL(`${baseUrl}/dead-letters`);
+    await page.getByRole("heading", { name: "Dead letters" }).waitFor();
+    await page.context().close();
+  });
+
   it("shows a failed job's error, and Retry runs it again in its worker once the cause is fixed", async () => {
     if (worker === undefined) throw new Error("no worker");
     await breakQueueParticipants(worker.db);

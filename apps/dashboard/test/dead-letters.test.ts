@@ -148,4 +148,60 @@ describe("GET /dead-letters", () => {
       await broken.close();
     }
   });
+
+  it("in demo mode carries the demo banner, 1 page → banner shown", async () => {
+    const demo = await createDashboard({ db: database.db, demo: true });
+    try {
+      const response = await demo.app.inject({ url: "/dead-letters", cookies: await demo.login() });
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('<div class="demo" role="note">DEMO');
+    } finally {
+      await demo.close();
+    }
+    const plain = await d.app.inject({ url: "/dead-letters", cookies });
+    expect(plain.body).not.toContain('class="demo"');
+  });
+});
+
+describe("the board's Dead letters link", () => {
+  /** The text of the link to /dead-letters that the dashboard adds to Bull Board's page. */
+  async function boardLink(harness: DashboardHarness, session: Record<string, string>) {
+    const response = await harness.app.inject({
+      url: "/",
+      headers: { accept: "text/html" },
+      cookies: session,
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('id="__UI_CONFIG__"');
+    const match =
+      /<nav id="fanfare-nav"[^>]*><a href="\/dead-letters"[^>]*>([^<]*)<\/a><\/nav>/.exec(
+        response.body,
+      );
+    return match?.[1];
+  }
+
+  it("counts open dead letters only, 1 more open and 1 resolved → N + 1", async () => {
+    const before = await boardLink(d, cookies);
+    const n = Number(/^Dead letters \((\d+)\)$/.exec(before ?? "")?.[1]);
+    expect(Number.isInteger(n)).toBe(true);
+    const open = envelope("evt_dead_link_open", "queue.consumer_entered");
+    const job = await producer.enqueue(open);
+    await deadLetter(open, job.jobId, job.queueName);
+    await deadLetter(
+      envelope("evt_dead_link_resolved", "queue.consumer_left"),
+      "evt_dead_link_resolved",
+      "fanfare-queue",
+      { resolved_at: new Date() },
+    );
+    expect(await boardLink(d, cookies)).toBe(`Dead letters (${String(n + 1)})`);
+  });
+
+  it("without DATABASE_URL is shown without a count", async () => {
+    const noDb = await createDashboard();
+    try {
+      expect(await boardLink(noDb, await noDb.login())).toBe("Dead letters");
+    } finally {
+      await noDb.close();
+    }
+  });
 });

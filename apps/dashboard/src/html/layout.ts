@@ -22,10 +22,17 @@ const styles = `
   .login input { width: 100%; box-sizing: border-box; padding: .45rem; font-size: 1rem; }
   .login button { margin-top: 1.25rem; padding: .5rem 1rem; font-size: 1rem; }
   .alert { color: #c0392b; font-weight: 600; }
+  .demo { padding: .3rem 1.5rem; background: #b45309; color: #fff; font-weight: 600; font-size: .85rem; }
 `;
 
-/** A whole page; `body` must already be escaped HTML. Self-contained: no assets to authenticate. */
-export function page(title: string, body: string, user?: PageUser): string {
+/**
+ * A whole page; `body` must already be escaped HTML. Self-contained: no assets to authenticate.
+ * `demo` adds the banner that Bull Board shows as its DEMO environment badge (same colour).
+ */
+export function page(title: string, body: string, user?: PageUser, demo = false): string {
+  const banner = demo
+    ? `<div class="demo" role="note">DEMO: demo users and data; never expose this dashboard</div>`
+    : "";
   const header = user
     ? `<header>
   <strong>Fanfare Relay</strong>
@@ -45,6 +52,7 @@ export function page(title: string, body: string, user?: PageUser): string {
 <style>${styles}</style>
 </head>
 <body>
+${banner}
 ${header}
 ${body}
 </body>

@@ -11,6 +11,8 @@ const ERROR_PREVIEW_CHARS = 500;
 export interface DeadLetterRouteOptions {
   /** Undefined when DATABASE_URL is not set: the page says so. */
   db: Kysely<Database> | undefined;
+  /** DASHBOARD_DEMO: the page carries the demo banner, as the board its DEMO badge. */
+  demo?: boolean;
 }
 
 type Row = Pick<
@@ -34,7 +36,10 @@ function rowHtml(row: Row): string {
 }
 
 /** Open dead letters (events that failed every attempt), newest first, each linked to its job. */
-export function deadLetterRoutes(app: FastifyInstance, { db }: DeadLetterRouteOptions) {
+export function deadLetterRoutes(
+  app: FastifyInstance,
+  { db, demo = false }: DeadLetterRouteOptions,
+) {
   app.get("/dead-letters", async (request, reply) => {
     const user = request.user ?? undefined;
     reply.type("text/html; charset=utf-8");
@@ -44,6 +49,7 @@ export function deadLetterRoutes(app: FastifyInstance, { db }: DeadLetterRouteOp
         `<main><h1>Dead letters</h1>
 <p class="notice">This view needs DATABASE_URL: set it to the workers' PostgreSQL database and restart the dashboard. Failed jobs are still listed in the <a href="/">queues</a>.</p></main>`,
         user,
+        demo,
       );
     }
     let rows: Row[];
@@ -65,6 +71,7 @@ export function deadLetterRoutes(app: FastifyInstance, { db }: DeadLetterRouteOp
             "Dead letters",
             `<main><h1>Dead letters</h1><p class="notice">The database did not answer; try again shortly.</p></main>`,
             user,
+            demo,
           ),
         );
     }
@@ -83,6 +90,6 @@ export function deadLetterRoutes(app: FastifyInstance, { db }: DeadLetterRouteOp
 ${shown.map(rowHtml).join("\n")}
 </tbody>
 </table>`;
-    return page("Dead letters", `<main><h1>Dead letters</h1>${summary}${table}</main>`, user);
+    return page("Dead letters", `<main><h1>Dead letters</h1>${summary}${table}</main>`, user, demo);
   });
 }
