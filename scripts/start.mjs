@@ -2,23 +2,14 @@
 // Configuration: the environment, then .env, then .env.example (local demo defaults).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const families = ["queue", "draw", "auction", "experience", "consumer"];
-const apps = [
-  { name: "ingest", dir: "apps/ingest", color: 36 },
-  ...families.map((family, index) => ({
-    name: `worker-${family}`,
-    dir: `apps/worker-${family}`,
-    color: 32 + (index % 4),
-    // Each worker serves /healthz and /metrics on its own port.
-    env: { PORT: String(9101 + index) },
-  })),
-];
-
+// pnpm start's own key prefix: a shared dev Redis may hold another system's `fanfare` jobs.
+const LOCAL_PREFIX = "fanfare-local";
 function loadDotEnv() {
   const file = [".env", ".env.example"].map((f) => `${root}${f}`).find((f) => existsSync(f));
   return file
@@ -37,6 +28,26 @@ function reachable(url) {
   });
 }
 
+/** Resolves with the error code (e.g. EADDRINUSE) when `host:port` cannot be listened on, else undefined. */
+function listenError(port, host) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", (error) => resolve(error.code ?? String(error)));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/** Resolves true when whatever listens at `host:port` greets like an SMTP server (220). */
+function speaksSmtp(host, port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000);
+    socket.once("data", (chunk) => (socket.destroy(), resolve(chunk.toString().startsWith("220"))));
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => (socket.destroy(), resolve(false)));
+  });
+}
+
 function prefixed(name, color, stream, out) {
   let pending = "";
   stream.on("data", (chunk) => {
@@ -49,17 +60,106 @@ function prefixed(name, color, stream, out) {
 
 const { file, values } = loadDotEnv();
 const env = { ...values, ...process.env };
+// Empty means unset, as for the apps; an explicit prefix (environment or .env) is kept.
+const prefixSource = env.REDIS_PREFIX
+  ? process.env.REDIS_PREFIX
+    ? "environment"
+    : file
+  : "default";
+if (!env.REDIS_PREFIX) env.REDIS_PREFIX = LOCAL_PREFIX;
+console.log(
+  `fanfare-relay: Redis keys under prefix "${env.REDIS_PREFIX}:" (REDIS_PREFIX, ${prefixSource === "default" ? "pnpm start's default" : `from ${prefixSource}`})`,
+);
+
+/** `env[name]` as a TCP port, `fallback` when unset or empty; exits 1 on anything else. */
+function portOf(name, fallback) {
+  const raw = env[name] === undefined || env[name] === "" ? fallback : env[name];
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`${name}=${raw} is not a TCP port (1-65535).`);
+    process.exit(1);
+  }
+  return port;
+}
+
+const host = env.HOST || "0.0.0.0";
+const ingestPort = portOf("PORT", "3000");
+const workerPortBase = portOf("WORKER_HEALTH_PORT_BASE", "9101");
+const dashboardPort = portOf("DASHBOARD_PORT", "3001");
 // Without configured credentials the dashboard runs as a local demo with known logins.
 const demoDashboard = !env.DASHBOARD_ADMIN_PASSWORD;
-apps.push({
-  name: "dashboard",
-  dir: "apps/dashboard",
-  color: 95,
-  env: {
-    PORT: env.DASHBOARD_PORT ?? "3001",
-    ...(demoDashboard && { DASHBOARD_DEMO: "true" }),
+const apps = [
+  { name: "ingest", dir: "apps/ingest", color: 36, env: { PORT: String(ingestPort) } },
+  ...families.map((family, index) => ({
+    name: `worker-${family}`,
+    dir: `apps/worker-${family}`,
+    color: 32 + (index % 4),
+    // Each worker serves /healthz and /metrics on its own port.
+    env: { PORT: String(workerPortBase + index) },
+  })),
+  {
+    name: "dashboard",
+    dir: "apps/dashboard",
+    color: 95,
+    env: {
+      PORT: String(dashboardPort),
+      ...(demoDashboard && { DASHBOARD_DEMO: "true" }),
+    },
   },
-});
+];
+const startPglite = !env.DATABASE_URL;
+const startMail = !env.SMTP_URL;
+const pglitePort = portOf("PGLITE_PORT", "5433");
+const pgliteHost = env.PGLITE_HOST || "127.0.0.1";
+const mailPort = portOf("MAIL_CATCHER_PORT", "1025");
+
+// Every port this script would listen on, checked before anything starts: a taken port names
+// the variable that moves it.
+const wanted = [
+  { port: ingestPort, host, variable: "PORT", what: "ingest" },
+  ...families.map((family, index) => ({
+    port: workerPortBase + index,
+    host,
+    variable: "WORKER_HEALTH_PORT_BASE",
+    what: `worker-${family} health`,
+  })),
+  { port: dashboardPort, host, variable: "DASHBOARD_PORT", what: "dashboard" },
+  ...(startPglite
+    ? [{ port: pglitePort, host: pgliteHost, variable: "PGLITE_PORT", what: "PGlite host" }]
+    : []),
+];
+const problems = [];
+const seen = new Map();
+for (const item of wanted) {
+  const other = seen.get(item.port);
+  if (other) {
+    problems.push(
+      `port ${item.port} is wanted twice: ${other.what} (${other.variable}) and ${item.what} (${item.variable})`,
+    );
+    continue;
+  }
+  seen.set(item.port, item);
+  const code = await listenError(item.port, item.host);
+  if (code) {
+    problems.push(
+      `port ${item.port} (${item.what}, ${item.host}) is ${code === "EADDRINUSE" ? "already in use" : `not available (${code})`}: stop what uses it or set ${item.variable} to another port`,
+    );
+  }
+}
+// A mail catcher already listening (e.g. Mailpit) is used as it is; anything else there is not.
+let reuseMail = false;
+if (startMail && (await listenError(mailPort, "127.0.0.1"))) {
+  reuseMail = await speaksSmtp("127.0.0.1", mailPort);
+  if (!reuseMail) {
+    problems.push(
+      `port ${mailPort} (mail catcher, 127.0.0.1) is in use by something that is not an SMTP server: stop it or set MAIL_CATCHER_PORT to another port`,
+    );
+  }
+}
+if (problems.length > 0) {
+  console.error(`pnpm start cannot start:\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
 const children = [];
 const helpers = [];
 // Whatever happens to this script, nothing it started outlives it.
@@ -137,7 +237,7 @@ function runScript(name, color, cwd, script, scriptEnv, readyText) {
 }
 
 let database = env.DATABASE_URL;
-if (database === undefined || database === "") {
+if (startPglite) {
   // One embedded PostgreSQL (PGlite) for every app, persisted under .data/pglite; the host
   // migrates it before it accepts connections.
   const pglite = runScript(
@@ -145,7 +245,11 @@ if (database === undefined || database === "") {
     90,
     "packages/db",
     "src/bin/pglite-host.ts",
-    { ...env, PGLITE_DATA_DIR: env.PGLITE_DATA_DIR ?? `${root}.data/pglite` },
+    {
+      ...env,
+      PGLITE_DATA_DIR: env.PGLITE_DATA_DIR ?? `${root}.data/pglite`,
+      PGLITE_PORT: String(pglitePort),
+    },
     "pglite listening on",
   );
   localPglite = pglite.child;
@@ -167,16 +271,20 @@ if (database === undefined || database === "") {
 }
 
 let smtpUrl = env.SMTP_URL;
-if (smtpUrl === undefined || smtpUrl === "") {
-  smtpUrl = "smtp://127.0.0.1:1025";
+if (startMail) {
+  smtpUrl = `smtp://127.0.0.1:${mailPort}`;
   // Nothing configured: use a catcher already listening there (e.g. Mailpit), or start ours.
-  if (!(await reachable(smtpUrl))) {
+  if (!reuseMail) {
     const mail = runScript(
       "mail",
       35,
       "packages/testing",
       "src/bin/mail-catcher.ts",
-      { ...env, MAIL_CATCHER_DIR: env.MAIL_CATCHER_DIR ?? `${root}.data/mail` },
+      {
+        ...env,
+        MAIL_CATCHER_DIR: env.MAIL_CATCHER_DIR ?? `${root}.data/mail`,
+        MAIL_CATCHER_PORT: String(mailPort),
+      },
       "mail catcher listening on",
     );
     localMail = mail.child;
@@ -217,7 +325,7 @@ for (const app of apps) {
   children.push(child);
 }
 
-const port = env.PORT ?? "3000";
+const port = ingestPort;
 console.log(
   `\nfanfare-relay is starting (config: ${env.FANFARE_WEBHOOK_SECRETS === values.FANFARE_WEBHOOK_SECRETS ? file : "environment"})\n` +
     `  webhooks  POST http://localhost:${port}/webhooks/fanfare\n` +
@@ -229,6 +337,7 @@ console.log(
       .map((app) => `${app.name} http://localhost:${app.env.PORT}/healthz`)
       .join("\n            ")}\n` +
     `  mail      ${localMail ? `local catcher at ${smtpUrl}, saved as .eml under .data/mail` : smtpUrl}\n` +
+    `  redis     keys under "${env.REDIS_PREFIX}:" (clear: redis-cli --scan --pattern '${env.REDIS_PREFIX}:*' | xargs -r redis-cli del)\n` +
     `  database  ${localPglite ? `PGlite (${env.PGLITE_DATA_DIR ?? ".data/pglite"}) at ${database}` : "DATABASE_URL"}\n` +
     `Press Ctrl-C to stop.\n`,
 );
