@@ -119,6 +119,20 @@ describe("GET /dead-letters", () => {
     }
   });
 
+  it("shows when each letter failed with its date and timezone, 10:41:07.123+01:00 → 2026-11-30 09:41:07 UTC", async () => {
+    const event = envelope("evt_dead_time", "queue.consumer_entered");
+    const job = await producer.enqueue(event);
+    await deadLetter(event, job.jobId, job.queueName, {
+      failed_at: new Date("2026-11-30T10:41:07.123+01:00"),
+    });
+    const response = await d.app.inject({ url: "/dead-letters", cookies });
+    const row = response.body.split("<tr>").find((part) => part.includes("evt_dead_time")) ?? "";
+    // Readable in UTC, whatever the server's or the reader's zone, and exact for a machine.
+    expect(row).toContain(
+      '<time datetime="2026-11-30T09:41:07.123Z">2026-11-30 09:41:07 UTC</time>',
+    );
+  });
+
   it("needs a session", async () => {
     const response = await d.app.inject({ url: "/dead-letters" });
     expect(response.statusCode).toBe(401);
