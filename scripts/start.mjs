@@ -59,7 +59,13 @@ function prefixed(name, color, stream, out) {
 }
 
 const { file, values } = loadDotEnv();
-const env = { ...values, ...process.env };
+// Where Redis is, is one choice: a REDIS_CLUSTER_NODES or REDIS_SENTINELS exported in the shell
+// replaces the file's REDIS_URL rather than joining it (the apps refuse two at once).
+const REDIS_MODES = ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"];
+const fileValues = REDIS_MODES.some((name) => process.env[name])
+  ? Object.fromEntries(Object.entries(values).filter(([name]) => !REDIS_MODES.includes(name)))
+  : values;
+const env = { ...fileValues, ...process.env };
 // Empty means unset, as for the apps; an explicit prefix (environment or .env) is kept.
 const prefixSource = env.REDIS_PREFIX
   ? process.env.REDIS_PREFIX

@@ -25,6 +25,9 @@ export function loadEnvFiles(dir: string): EnvFiles {
     : { file, values: parseEnv(readFileSync(file, "utf8")) as Record<string, string> };
 }
 
+/** The variables that say where Redis is: only one of them may be set. */
+const REDIS_MODES = ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"];
+
 /**
  * The environment the CLI resolves its configuration from: the process environment over the
  * variables of loadEnvFiles(dir), as for `pnpm start` (a variable set in the environment wins,
@@ -34,5 +37,11 @@ export function cliEnv(
   dir: string = REPOSITORY_ROOT,
   env: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
-  return { ...loadEnvFiles(dir).values, ...env };
+  const { values } = loadEnvFiles(dir);
+  // Where Redis is, is one choice (as in pnpm start): one exported in the environment replaces
+  // the file's rather than joining it.
+  if (REDIS_MODES.some((name) => env[name])) {
+    for (const name of REDIS_MODES) Reflect.deleteProperty(values, name);
+  }
+  return { ...values, ...env };
 }

@@ -124,4 +124,16 @@ describe("the CLI's configuration from .env", () => {
     expect(error).toBeUndefined();
     expect(lines[0]).toMatch(/^200 /);
   });
+
+  it("REDIS_CLUSTER_NODES in the environment, REDIS_URL in the file → the cluster only, not two modes", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "cli-env-modes-"));
+    try {
+      await writeFile(join(folder, ".env"), "REDIS_URL=redis://127.0.0.1:6379\nREDIS_PREFIX=x\n");
+      const env = cliEnv(folder, { REDIS_CLUSTER_NODES: "127.0.0.1:7000" });
+      expect(env.REDIS_URL).toBeUndefined();
+      expect(env).toMatchObject({ REDIS_CLUSTER_NODES: "127.0.0.1:7000", REDIS_PREFIX: "x" });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });
