@@ -4,7 +4,7 @@ import { appRoutes } from "@bull-board/api/dist/routes.js";
 import type { HTTPStatus, QueueAdapterOptions } from "@bull-board/api/typings/app";
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { Queue } from "bullmq";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errorResponse } from "../errors.ts";
 
 /** Where Bull Board lives; its UI shows a job at `<base>queue/<queue>/<job id>`. */
@@ -53,4 +53,26 @@ export async function registerBoard(app: FastifyInstance, { queues, demo }: Boar
     return { status: response.status as HTTPStatus, body: response.body };
   });
   await app.register(serverAdapter.registerPlugin());
+}
+
+/**
+ * Rewrites the board's HTML page (a GET of one of its UI routes answered with `text/html`) with
+ * `rewrite`; every other response passes through untouched. The dashboard's additions to Bull
+ * Board's page (hidden actions, no outside links, the dead-letters link) each register one.
+ */
+export function rewriteBoardPage(
+  app: FastifyInstance,
+  rewrite: (html: string, request: FastifyRequest) => string | Promise<string>,
+): void {
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (
+      request.method !== "GET" ||
+      !BOARD_ENTRY_ROUTES.includes(request.routeOptions.url ?? "") ||
+      typeof payload !== "string" ||
+      !String(reply.getHeader("content-type")).startsWith("text/html")
+    ) {
+      return payload;
+    }
+    return rewrite(payload, request);
+  });
 }

@@ -1,7 +1,7 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import { BOARD_ENTRY_ROUTES } from "./board.ts";
+import { rewriteBoardPage } from "./board.ts";
 
 export interface DeadLettersLinkOptions {
   /** Undefined without DATABASE_URL: the link is shown without a count. */
@@ -50,15 +50,7 @@ export function deadLettersNav(open: number | undefined): string {
  * that does not answer costs the count, not the board.
  */
 export function showDeadLettersLink(app: FastifyInstance, { db }: DeadLettersLinkOptions) {
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (
-      request.method !== "GET" ||
-      !BOARD_ENTRY_ROUTES.includes(request.routeOptions.url ?? "") ||
-      typeof payload !== "string" ||
-      !String(reply.getHeader("content-type")).startsWith("text/html")
-    ) {
-      return payload;
-    }
+  rewriteBoardPage(app, async (payload, request) => {
     let open: number | undefined;
     if (db !== undefined) {
       try {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { BOARD_ENTRY_ROUTES } from "./board.ts";
+import { rewriteBoardPage } from "./board.ts";
 
 /**
  * Hides the buttons of the actions the server refuses (see action-policy.ts), so that an admin is
@@ -29,15 +29,7 @@ const STYLE = `<style id="fanfare-hidden-actions">${HIDDEN_ACTIONS_CSS}</style>`
 
 /** Adds HIDDEN_ACTIONS_CSS to the board's HTML page (served for each of its UI routes). */
 export function hideRefusedActions(app: FastifyInstance) {
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (
-      request.method !== "GET" ||
-      !BOARD_ENTRY_ROUTES.includes(request.routeOptions.url ?? "") ||
-      typeof payload !== "string" ||
-      !String(reply.getHeader("content-type")).startsWith("text/html")
-    ) {
-      return payload;
-    }
+  rewriteBoardPage(app, (payload) => {
     return payload.replace("</head>", `${STYLE}</head>`);
   });
 }

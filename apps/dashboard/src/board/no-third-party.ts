@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { BOARD_ENTRY_ROUTES } from "./board.ts";
+import { rewriteBoardPage } from "./board.ts";
 
 /**
  * A `<link>` whose href is absolute (`https://…`, `http://…`) or protocol-relative (`//…`), with
@@ -24,15 +24,7 @@ export function stripOutsideLinks(html: string): string {
  * also spares the browser a console error on every page.
  */
 export function serveNoOutsideLinks(app: FastifyInstance) {
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (
-      request.method !== "GET" ||
-      !BOARD_ENTRY_ROUTES.includes(request.routeOptions.url ?? "") ||
-      typeof payload !== "string" ||
-      !String(reply.getHeader("content-type")).startsWith("text/html")
-    ) {
-      return payload;
-    }
+  rewriteBoardPage(app, (payload) => {
     return stripOutsideLinks(payload);
   });
 }
