@@ -1,5 +1,5 @@
-// One worker-queue replica wired as apps/worker-queue wires it: its own database pool, Redis
-// connection and SMTP pool.
+// One worker-queue (or worker-consumer) replica wired as its app wires it: its own database pool,
+// Redis connection and SMTP pool.
 import { connect } from "@fanfare-relay/db/connect";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { createWorkerConnection } from "@fanfare-relay/queues/redis-connection";
@@ -9,9 +9,14 @@ import { createMailer } from "@fanfare-relay/worker/mailer";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { sql } from "kysely";
 import { pino } from "pino";
-import { noopQueueHandlers } from "./noop-handlers.ts";
+// By path: bench/package.json does not list @fanfare-relay/worker-consumer among its dependencies.
+import { consumerHandlers } from "../../apps/worker-consumer/src/handlers.ts";
+import { noopConsumerHandlers, noopQueueHandlers } from "./noop-handlers.ts";
 
 export type HandlerSet = "domain" | "noop";
+
+/** The families the worker benchmarks can drain. */
+export type BenchFamily = "queue" | "consumer";
 
 export interface BenchWorkerConfig {
   databaseUrl: string;
@@ -21,6 +26,8 @@ export interface BenchWorkerConfig {
   concurrency: number;
   batchSize?: number;
   handlers: HandlerSet;
+  /** Default queue. */
+  family?: BenchFamily;
 }
 
 export interface BenchWorker {
@@ -30,9 +37,13 @@ export interface BenchWorker {
   close(): Promise<void>;
 }
 
-const handlerSets: Record<HandlerSet, HandlerMap<"queue">> = {
+const queueSets: Record<HandlerSet, HandlerMap<"queue">> = {
   domain: queueHandlers,
   noop: noopQueueHandlers,
+};
+const consumerSets: Record<HandlerSet, HandlerMap<"consumer">> = {
+  domain: consumerHandlers,
+  noop: noopConsumerHandlers,
 };
 
 /** Resolves with the worker connected and warmed up, but not taking jobs until start(). */
@@ -42,16 +53,15 @@ export async function startBenchWorker(config: BenchWorkerConfig): Promise<Bench
   const db = connect({ connectionString: config.databaseUrl, max: Math.min(concurrency + 2, 10) });
   const connection = createWorkerConnection(config.redisUrl);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: "Shop <no-reply@shop.test>" });
-  const worker = createWorker({
-    family: "queue",
-    handlers: handlerSets[config.handlers],
+  const family = config.family ?? "queue";
+  const deps = {
     db,
     connection,
     prefix: config.prefix,
     mailer,
     // At the default level nothing is logged per job; /dev/null so the disk is not measured.
     logger: createLogger(
-      "worker-queue",
+      `worker-${family}`,
       "info",
       pino.destination({ dest: "/dev/null", sync: false }),
     ),
@@ -60,7 +70,11 @@ export async function startBenchWorker(config: BenchWorkerConfig): Promise<Bench
     messageIdDomain: "shop.test",
     shopUrl: "https://shop.test",
     redriveIntervalMs: 0,
-  });
+  };
+  const worker =
+    family === "consumer"
+      ? createWorker({ ...deps, family, handlers: consumerSets[config.handlers] })
+      : createWorker({ ...deps, family, handlers: queueSets[config.handlers] });
   const durations: number[] = [];
   worker.worker.on("completed", (job) => {
     if (job.finishedOn !== undefined && job.processedOn !== undefined) {

@@ -14,3 +14,9 @@ export const noopQueueHandlers: HandlerMap<"queue"> = {
   "queue.admission_completed": nothing,
   "queue.admission_expired": nothing,
 };
+
+/** The same baseline for the consumer family. */
+export const noopConsumerHandlers: HandlerMap<"consumer"> = {
+  "consumer.authenticated": nothing,
+  "consumer.linked": nothing,
+};

@@ -1,16 +1,19 @@
-// One measured run: a fresh database, Redis prefix and SMTP server; the queue pre-filled through
-// the EventProducer, then drained by worker-queue replicas.
+// One measured run: a fresh database, Redis prefix and SMTP server; the family's queue pre-filled
+// through the EventProducer, then drained by worker-queue (or worker-consumer) replicas.
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
 import { createTestDatabase } from "@fanfare-relay/testing/postgres";
 import { deleteKeys, uniquePrefix } from "@fanfare-relay/testing/redis";
 import { startSmtpCatcher } from "@fanfare-relay/testing/smtp-catcher";
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { HandlerSet } from "./bench-worker.ts";
+import type { Database } from "@fanfare-relay/db/schema";
+import type { Envelope } from "@fanfare-relay/events/envelope";
+import type { BenchFamily, HandlerSet } from "./bench-worker.ts";
 import { checkRun } from "./check-run.ts";
+import { consumerEventMix } from "./consumer-event-mix.ts";
 import { cpuShares, cpuSnapshot, type CpuShares } from "./cpu-sampler.ts";
 import { queueEventMix } from "./queue-event-mix.ts";
 import { forkedWorker, inProcessWorker, type WorkerHandle } from "./worker-handle.ts";
@@ -24,6 +27,8 @@ export interface WorkerBenchOptions {
   /** Each replica in a process of its own instead of all in this one. */
   fork: boolean;
   handlers: HandlerSet;
+  /** Which family's events and worker; default queue. */
+  family?: BenchFamily;
   redisUrl: string;
   /** Give up when no job finishes for this long. */
   stallTimeoutMs?: number;
@@ -46,12 +51,72 @@ export interface WorkerBenchResult {
 const POLL_MS = 100;
 const ENQUEUE_BATCH = 2_000;
 
+/** What a run pre-fills: the events, the rows seeded before them, what the check expects. */
+interface BenchMix {
+  events: Envelope[];
+  seed(db: Kysely<Database>): Promise<void>;
+  /** The admissions the queue's real handlers must have written. */
+  admitted?: number;
+}
+
+async function inChunks<T>(items: readonly T[], write: (chunk: T[]) => Promise<unknown>) {
+  for (let start = 0; start < items.length; start += 1_000) {
+    await write(items.slice(start, start + 1_000));
+  }
+}
+
+function benchMix(family: BenchFamily, total: number): BenchMix {
+  if (family === "consumer") {
+    const mix = consumerEventMix(total);
+    // Every tenth consumer was admitted before they signed in: the email their sign-in brings
+    // makes a "You're in!" mail owed, which the consumer worker queues and sends.
+    const admitted = mix.consumerIds.filter((_, index) => index % 10 === 0);
+    return {
+      events: mix.events,
+      seed: (db) =>
+        inChunks(admitted, (chunk) =>
+          db
+            .insertInto("admissions")
+            .values(
+              chunk.map((consumerId) => ({
+                experience_id: "exp_bench",
+                consumer_id: consumerId,
+                token: `adm_tok_${consumerId}`,
+                expires_at: new Date(Date.now() + 3_600_000),
+                status: "active",
+              })),
+            )
+            .execute(),
+        ),
+    };
+  }
+  const mix = queueEventMix(total);
+  return {
+    events: mix.events,
+    admitted: mix.admitted,
+    seed: (db) =>
+      inChunks(mix.consumers, (chunk) =>
+        db
+          .insertInto("consumers")
+          .values(
+            chunk.map((consumer) => ({
+              id: consumer.id,
+              email: consumer.email,
+              email_observed_at: consumer.email === null ? null : new Date(),
+            })),
+          )
+          .execute(),
+      ),
+  };
+}
+
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
 export async function runWorkerBench(options: WorkerBenchOptions): Promise<WorkerBenchResult> {
   const { events: total, handlers, redisUrl } = options;
+  const family = options.family ?? "queue";
   const database = await createTestDatabase("bench_workers");
   const smtp = await startSmtpCatcher();
   const prefix = uniquePrefix("bench-workers");
@@ -60,22 +125,11 @@ export async function runWorkerBench(options: WorkerBenchOptions): Promise<Worke
   const replicas: WorkerHandle[] = [];
   try {
     await producer.waitUntilReady();
-    const queue = producer.queues.get(familyQueueNames.queue);
-    if (queue === undefined) throw new Error("no fanfare-queue");
+    const queue = producer.queues.get(familyQueueNames[family]);
+    if (queue === undefined) throw new Error(`no ${familyQueueNames[family]}`);
 
-    const mix = queueEventMix(total);
-    for (let start = 0; start < mix.consumers.length; start += 1_000) {
-      await database.db
-        .insertInto("consumers")
-        .values(
-          mix.consumers.slice(start, start + 1_000).map((consumer) => ({
-            id: consumer.id,
-            email: consumer.email,
-            email_observed_at: consumer.email === null ? null : new Date(),
-          })),
-        )
-        .execute();
-    }
+    const mix = benchMix(family, total);
+    await mix.seed(database.db);
     const enqueueStart = performance.now();
     for (let start = 0; start < mix.events.length; start += ENQUEUE_BATCH) {
       await Promise.all(
@@ -92,6 +146,7 @@ export async function runWorkerBench(options: WorkerBenchOptions): Promise<Worke
       concurrency: options.concurrency,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       handlers,
+      family,
     };
     for (let index = 0; index < options.workers; index += 1) {
       replicas.push(await (options.fork ? forkedWorker(config) : inProcessWorker(config)));

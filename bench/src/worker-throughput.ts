@@ -2,10 +2,11 @@
 // pre-filled through the EventProducer, then drained by worker-queue replicas (BullMQ → claim and
 // handlers in one PostgreSQL transaction → outbox mail over SMTP), against real PostgreSQL, Redis
 // and SMTP. Each configuration also runs with no-op handlers, which leaves only the claim and the
-// queue's own cost.
+// queue's own cost. `--family consumer` drains worker-consumer instead, with the consumer events
+// of the drop mix (sign-ins and account links; every tenth consumer owed a "You're in!" mail).
 // Usage: pnpm --filter @fanfare-relay/bench workers
 //          [-- --events 20000 --workers 1 --concurrency 100 --batch-size 50 --fork
-//              --handlers domain|noop|both]
+//              --handlers domain|noop|both --family queue|consumer]
 // Workers run in this process; --fork gives each one a process of its own, as replicas are
 // deployed. Without --workers or --concurrency it runs 1 × 100 (workers × concurrency) in this
 // process and 2 × 100 in two processes; --batch-size overrides the worker's default (50).
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     "batch-size": { type: "string" },
     fork: { type: "boolean", default: false },
     handlers: { type: "string", default: "both" },
+    family: { type: "string", default: "queue" },
   },
 });
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -52,14 +54,17 @@ const handlerChoices: Record<string, HandlerSet[]> = {
   noop: ["noop"],
 };
 const handlerSets = handlerChoices[values.handlers];
+const family =
+  values.family === "consumer" || values.family === "queue" ? values.family : undefined;
 if (
   handlerSets === undefined ||
+  family === undefined ||
   !Number.isInteger(events) ||
   events < 10 ||
   configurations.some((c) => !(c.workers >= 1 && c.concurrency >= 1))
 ) {
   console.error(
-    "usage: --events <n ≥ 10> --workers <n> --concurrency <n> [--fork] --handlers both|domain|noop",
+    "usage: --events <n ≥ 10> --workers <n> --concurrency <n> [--fork] --handlers both|domain|noop --family queue|consumer",
   );
   process.exit(2);
 }
@@ -81,7 +86,7 @@ const shape = ({ workers, concurrency, fork }: WorkerBenchOptions) =>
   `${String(workers)}×${String(concurrency)}${fork ? ` in ${String(workers)} processes` : ""}`;
 const rows: WorkerBenchResult[] = [];
 console.log(
-  `${String(events)} events per run, ${String(cores)} cores, load average ${loadavg()
+  `${String(events)} ${family}-family events per run, ${String(cores)} cores, load average ${loadavg()
     .map((load) => load.toFixed(1))
     .join(" ")}, Redis ${redisUrl}`,
 );
@@ -90,6 +95,7 @@ for (const configuration of configurations) {
     const result = await runWorkerBench({
       events,
       handlers,
+      family,
       redisUrl,
       ...configuration,
       ...(values["batch-size"] === undefined ? {} : { batchSize: Number(values["batch-size"]) }),
@@ -158,7 +164,7 @@ for (const configuration of configurations) {
   const domain = find("domain");
   if (noop !== undefined && domain !== undefined) {
     console.log(
-      `${shape(noop.options)}: the queue's handlers` +
+      `${shape(noop.options)}: the ${family} family's handlers` +
         ` run at ${((domain.eventsPerSecond / noop.eventsPerSecond) * 100).toFixed(0)} % of the` +
         ` no-op baseline (claim + BullMQ only)`,
     );
