@@ -23,6 +23,13 @@ export interface DeadLetterAlert {
   error: string;
   /** Written by the reconciliation, after the worker that failed it could not (or died). */
   recordedLate?: boolean;
+  /**
+   * Times the job was retried after going dead before this failure (dashboard, re-drive, CLI);
+   * above 0 the alert is a repeat for an event already in the dead letters.
+   */
+  retried?: number | undefined;
+  /** For a repeat: the error it went dead with the previous time. */
+  previousError?: string | undefined;
 }
 
 export interface FailureRateAlert {
@@ -44,18 +51,49 @@ export class Alerter {
    * Logs the alert synchronously, before anything else can fail (the caller need not await it for
    * the line to be written), then mails it. The error text is redacted here too: it may quote an
    * SMTP server's reply, and with it a recipient's address.
+   *
+   * One page per event unless its situation changed: a job retried after going dead that fails
+   * again with the same error is logged at `warn` (`"repeat":true`, `"paged":false`) and not
+   * mailed; with a different error it is paged again, marked as a repeat.
    */
   async deadLetter(input: DeadLetterAlert): Promise<void> {
-    const alert = { ...input, error: redactEmailAddresses(input.error) };
-    this.options.logger.error({ alert: "dead_letter", ...alert }, "event moved to dead letters");
+    const { previousError, retried = 0, ...rest } = input;
+    const alert = { ...rest, error: redactEmailAddresses(input.error) };
+    if (retried === 0) {
+      this.options.logger.error({ alert: "dead_letter", ...alert }, "event moved to dead letters");
+      await this.mail(
+        `[fanfare-relay] dead letter: ${alert.type} ${alert.eventId}`,
+        [
+          `Event ${alert.eventId} (${alert.type}) failed ${String(alert.attempts)} time(s) and is now a dead letter.`,
+          `Queue: ${alert.queueName}, job: ${alert.jobId}`,
+          `Error: ${alert.error}`,
+          "",
+          "Retry it from the dashboard (failed jobs) or let the scheduled re-drive pick it up.",
+        ].join("\n"),
+      );
+      return;
+    }
+    const previous = previousError === undefined ? undefined : redactEmailAddresses(previousError);
+    const errorChanged = previous !== undefined && previous !== alert.error;
+    const repeat = { alert: "dead_letter", repeat: true, retried, errorChanged, ...alert };
+    if (!errorChanged) {
+      this.options.logger.warn(
+        { ...repeat, paged: false },
+        "dead letter failed again after a retry, same error (already alerted)",
+      );
+      return;
+    }
+    this.options.logger.error(
+      { ...repeat, previousError: previous, paged: true },
+      "dead letter failed again after a retry, with a new error",
+    );
     await this.mail(
-      `[fanfare-relay] dead letter: ${alert.type} ${alert.eventId}`,
+      `[fanfare-relay] dead letter again, new error: ${alert.type} ${alert.eventId}`,
       [
-        `Event ${alert.eventId} (${alert.type}) failed ${String(alert.attempts)} time(s) and is now a dead letter.`,
+        `Event ${alert.eventId} (${alert.type}) was already a dead letter; it was retried ${String(retried)} time(s) and failed again with a different error.`,
         `Queue: ${alert.queueName}, job: ${alert.jobId}`,
         `Error: ${alert.error}`,
-        "",
-        "Retry it from the dashboard (failed jobs) or let the scheduled re-drive pick it up.",
+        `Before: ${previous}`,
       ].join("\n"),
     );
   }

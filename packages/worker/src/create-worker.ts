@@ -2,7 +2,6 @@ import type { Database } from "@fanfare-relay/db/schema";
 import type { TypedEvent } from "@fanfare-relay/events/catalogue";
 import { familyQueueNames, type Family } from "@fanfare-relay/events/families";
 import type { Logger } from "@fanfare-relay/logging/logger";
-import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
 import { bullPrefix, queueKeyBase } from "@fanfare-relay/queues/queue-keys";
 import type { RedisConnection } from "@fanfare-relay/queues/redis-connection";
@@ -12,6 +11,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Kysely } from "kysely";
 import { Alerter } from "./alerts.ts";
 import { recordDeadLetter } from "./dead-letters.ts";
+import { noteDeadLettering, type DeadLettering } from "./dead-letterings.ts";
 import {
   isEventSettled,
   recordFailedAttempt,
@@ -168,12 +168,37 @@ function isLastAttempt(job: Job, attempt: number, retryTimeScale: number): boole
   );
 }
 
-/** The error a job fails with: never an email address in BullMQ's failedReason and stack. */
-function failureToThrow(error: unknown): unknown {
-  if (error instanceof PermanentEventError) return new UnrecoverableError(error.message);
+/** What one failed attempt was, as its entry in BullMQ's stack traces says it. */
+interface FailedAttempt {
+  attempt: number;
+  final: boolean;
+  /** For a final failure, what Redis knew of the job's earlier dead-letterings. */
+  dead?: DeadLettering | undefined;
+}
+
+/** The first line of an attempt's stack entry: which attempt, when, and what became of it. */
+function attemptHeading({ attempt, final, dead }: FailedAttempt): string {
+  const fate = !final
+    ? "will be retried"
+    : dead !== undefined && dead.retried > 0
+      ? `dead letter again (retried ${String(dead.retried)} time(s) after going dead)`
+      : "dead letter";
+  return `--- attempt ${String(attempt)}, ${new Date().toISOString()}: ${fate} ---`;
+}
+
+/**
+ * The error a job fails with: never an email address in BullMQ's failedReason and stack. BullMQ
+ * keeps one stack per failed attempt, across retries, and the dashboard shows them end to end:
+ * each starts with its attempt's heading, so a retried job's failures read as two attempts, not
+ * one stack shown twice. A copy: the original may be shared by the events of a batch.
+ */
+function failureToThrow(error: unknown, heading: string): unknown {
   if (!(error instanceof Error)) return error;
-  const text = `${error.message}\n${error.stack ?? ""}`;
-  return redactEmailAddresses(text) === text ? error : loggableError(error);
+  const safe = loggableError(error);
+  // The permanent error's own stack (where it was found), not the line that converts it.
+  const thrown = error instanceof PermanentEventError ? new UnrecoverableError(safe.message) : safe;
+  thrown.stack = `${heading}\n${safe.stack ?? `${safe.name}: ${safe.message}`}`;
+  return thrown;
 }
 
 /** How long the "alert already sent" markers of letters not yet written are kept. */
@@ -248,14 +273,16 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
   /**
    * Everything a failed attempt leaves behind. For a final failure the alert comes first and
    * does not depend on the database: a failure while PostgreSQL is down is still heard, and its
-   * letter is written by the reconciliation once PostgreSQL is back. Never throws.
+   * letter is written by the reconciliation once PostgreSQL is back. A job retried after going
+   * dead that fails for good again is a repeat (see dead-letterings.ts): its letter's retry count
+   * follows, and its alert says so (see Alerter.deadLetter). Never throws.
    */
   async function onFailure(
     job: Job,
     event: TypedEvent | undefined,
     error: unknown,
     source: "processor" | "bullmq",
-  ) {
+  ): Promise<FailedAttempt> {
     const message = storableErrorText(error);
     // In the processor the attempt is not counted yet; in the "failed" event it is.
     const attempt = source === "processor" ? job.attemptsMade + 1 : job.attemptsMade;
@@ -272,8 +299,11 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
     const jobId = job.id ?? "";
     const log = { eventId: head.id, type: job.name, attempt };
     let alerted: Promise<void> | undefined;
+    let dead: DeadLettering | undefined;
     if (final) {
       metrics.attempts.observe(labels, attempt);
+      // Redis, not PostgreSQL: bounded, and unanswered it counts as a first dead-lettering.
+      dead = await noteDeadLettering(connection, queue.toKey(jobId), message);
       // The log line is written synchronously inside deadLetter; the mail goes meanwhile.
       alerted = alerter.deadLetter({
         eventId: head.id,
@@ -282,6 +312,8 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
         jobId,
         attempts: attempt,
         error: message,
+        retried: dead?.retried,
+        previousError: dead?.previousError,
       });
     } else {
       logger.warn({ ...log, err: loggableError(error) }, "event failed, will retry");
@@ -304,6 +336,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
             family,
             head,
             attempts: attempt,
+            retried: dead?.retried,
           }),
       );
       if (!recorded) {
@@ -329,6 +362,7 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
       }
     });
     await alerted;
+    return { attempt, final, dead };
   }
 
   /**
@@ -498,10 +532,13 @@ export function createWorker<F extends Family>(deps: WorkerDeps<F>): FamilyWorke
           ? new PermanentEventError("WORKER_UNSTORABLE_EVENT", storableErrorText(caught))
           : caught;
       // onFailure guards each step; this only keeps the job's own error the one thrown.
-      await onFailure(job, event, error, "processor").catch((unexpected: unknown) => {
-        logger.error({ err: loggableError(unexpected) }, "could not record the failure");
-      });
-      const thrown = failureToThrow(error);
+      const failed = await onFailure(job, event, error, "processor").catch(
+        (unexpected: unknown): FailedAttempt => {
+          logger.error({ err: loggableError(unexpected) }, "could not record the failure");
+          return { attempt: job.attemptsMade + 1, final: error instanceof PermanentEventError };
+        },
+      );
+      const thrown = failureToThrow(error, attemptHeading(failed));
       if (typeof thrown === "object" && thrown !== null) seen.add(thrown);
       throw thrown;
     } finally {

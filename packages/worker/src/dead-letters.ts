@@ -28,14 +28,21 @@ export interface DeadLetterInput {
   attempts?: number;
   /** When the job failed for good; default now. */
   failedAt?: Date;
+  /**
+   * Times the job was retried after going dead before this failure (see dead-letterings.ts): an
+   * operator's retry from the dashboard or the CLI counts in the letter's retry count as the
+   * scheduled re-drive's does (which counts its own when it claims the letter). Unknown: the
+   * count is left as it is.
+   */
+  retried?: number | undefined;
 }
 
 const familyOfQueue = (queueName: string) =>
   Object.entries(familyQueueNames).find(([, name]) => name === queueName)?.[0] ?? queueName;
 
 /**
- * One row per event, however often it dies: a re-driven event that fails again updates its row
- * (and reopens it) instead of adding one. In the same transaction the event is marked `dead` in
+ * One row per event, however often it dies: a retried or re-driven event that fails again updates
+ * its row (error, failed at, retry count; open again) instead of adding one. In the same transaction the event is marked `dead` in
  * `webhook_events` (its row inserted if none was written). Never fails on the values themselves:
  * ids and types too long for an index are cut (with a hash), NUL is escaped, email addresses in
  * the error are redacted, and a payload jsonb refuses is kept as text (see storablePayload); if
@@ -71,6 +78,7 @@ async function writeDeadLetter(
   const error = withoutNul(redactEmailAddresses(input.error));
   const eventId = storableKey(input.eventId);
   const jobId = withoutNul(input.jobId);
+  const { retried } = input;
   await db.transaction().execute(async (tx) => {
     await tx
       .insertInto("webhook_dead_letters")
@@ -82,15 +90,25 @@ async function writeDeadLetter(
         payload,
         error,
         failed_at: failedAt,
+        ...(retried === undefined ? {} : { retry_count: retried }),
       })
       .onConflict((conflict) =>
-        conflict.column("event_id").doUpdateSet({
+        conflict.column("event_id").doUpdateSet((eb) => ({
           error,
           failed_at: failedAt,
           queue_name: input.queueName,
           job_id: jobId,
           resolved_at: null,
-        }),
+          // Never lowered: the re-drive counts its retries before they run.
+          ...(retried === undefined
+            ? {}
+            : {
+                retry_count: eb.fn<number>("greatest", [
+                  eb.ref("webhook_dead_letters.retry_count"),
+                  eb.val(retried),
+                ]),
+              }),
+        })),
       )
       .execute();
     await markEventDead(tx, {
