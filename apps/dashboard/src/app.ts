@@ -11,6 +11,7 @@ import Fastify, {
 } from "fastify";
 import type { Kysely } from "kysely";
 import { authGuard } from "./auth/guard.ts";
+import { basePathRewrite, serveUnderBasePath } from "./base-path.ts";
 import { registerLoginLimiter } from "./auth/login-limiter.ts";
 import { deriveSessionKey, registerSession } from "./auth/session.ts";
 import { UserDirectory, type UserCredentials } from "./auth/users.ts";
@@ -55,6 +56,11 @@ export interface DashboardDeps {
   loginMaxFailures?: number;
   loginWindowMs?: number;
   demo?: boolean;
+  /**
+   * DASHBOARD_BASE_PATH, normalised (`/` or `/fanfare/`): everything is served under it, from the
+   * full path a reverse proxy forwards unchanged; /healthz also at the root. Default `/`.
+   */
+  basePath?: string;
   /** A pino logger; omit for silence (tests). */
   logger?: FastifyBaseLogger;
 }
@@ -71,7 +77,12 @@ function errorHandler(error: FastifyError, request: FastifyRequest, reply: Fasti
 }
 
 export async function buildApp(deps: DashboardDeps) {
+  const basePath = deps.basePath ?? "/";
+  const rewriteUrl = basePathRewrite(basePath);
   const app = Fastify({
+    // Routes are matched without the base path, so that every route pattern, hook and policy
+    // below (and Bull Board's routes) is the same whatever the base path.
+    ...(rewriteUrl ? { rewriteUrl } : {}),
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     trustProxy: deps.trustProxy ?? false,
     // The board polls every few seconds; the lines that matter (logins, actions) are logged below.
@@ -85,6 +96,7 @@ export async function buildApp(deps: DashboardDeps) {
     clientErrorHandler,
   });
   refuseWhileClosing(app);
+  serveUnderBasePath(app, basePath);
   answerConnectRequests(app.server);
   app.decorateRequest("user", null);
 
@@ -114,6 +126,7 @@ export async function buildApp(deps: DashboardDeps) {
     key: sessionKey,
     secureCookie: deps.secureCookie ?? false,
     ttlSeconds: deps.sessionTtlSeconds ?? 8 * 60 * 60,
+    basePath,
   });
   await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
   const limiter = await registerLoginLimiter(app, {
@@ -124,12 +137,12 @@ export async function buildApp(deps: DashboardDeps) {
   });
 
   securityHeaders(app);
-  app.addHook("onRequest", authGuard(users));
+  app.addHook("onRequest", authGuard(users, basePath));
   boardActionPolicy(app, { queues, db: deps.db });
   viewerFlags(app);
   hideRefusedActions(app);
   serveNoOutsideLinks(app);
-  showDeadLettersLink(app, { db: deps.db });
+  showDeadLettersLink(app, { db: deps.db, basePath });
   // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
   app.addHook("onResponse", async (request, reply) => {
     if (request.user === null || request.method === "GET" || request.method === "HEAD") return;
@@ -148,9 +161,9 @@ export async function buildApp(deps: DashboardDeps) {
   });
 
   healthRoutes(app, { redis: deps.redis, slotKeys: slotProbeKeys(deps.prefix, allQueueNames) });
-  loginRoutes(app, { users, limiter });
-  deadLetterRoutes(app, { db: deps.db, demo: deps.demo ?? false });
-  await registerBoard(app, { queues: [...queues.values()], demo: deps.demo ?? false });
+  loginRoutes(app, { users, limiter, basePath });
+  deadLetterRoutes(app, { db: deps.db, demo: deps.demo ?? false, basePath });
+  await registerBoard(app, { queues: [...queues.values()], demo: deps.demo ?? false, basePath });
 
   app.addHook("onClose", async () => {
     await Promise.all([...queues.values()].map((queue) => queue.close()));

@@ -13,6 +13,7 @@ import {
 } from "@fanfare-relay/config/env-fields";
 import { checkRedisEnv, redisEnvFields } from "@fanfare-relay/config/redis-env";
 import { z } from "zod";
+import { basePathProblem, normaliseBasePath } from "./base-path.ts";
 
 export { ConfigError };
 export type { TrustProxy } from "@fanfare-relay/config/env-fields";
@@ -28,6 +29,17 @@ const envSchema = z
     PORT: port(3001),
     HOST: z.string().min(1).default("0.0.0.0"),
     TRUST_PROXY: trustProxy,
+    // Behind a reverse proxy at e.g. /fanfare/, which forwards the full path (see base-path.ts).
+    DASHBOARD_BASE_PATH: z
+      .string()
+      .trim()
+      .default("/")
+      .transform((value, context) => {
+        const problem = basePathProblem(value);
+        if (problem === undefined) return normaliseBasePath(value);
+        context.addIssue({ code: "custom", message: problem });
+        return z.NEVER;
+      }),
     DASHBOARD_ADMIN_USER: z.string().trim().min(1).max(200).optional(),
     DASHBOARD_ADMIN_PASSWORD: z.string().max(1000).optional(),
     DASHBOARD_VIEWER_USER: z.string().trim().min(1).max(200).optional(),

@@ -67,6 +67,7 @@ const app = await buildApp({
   loginMaxFailures: env.DASHBOARD_LOGIN_MAX_FAILURES,
   loginWindowMs: env.DASHBOARD_LOGIN_WINDOW_SECONDS * 1000,
   demo: env.DASHBOARD_DEMO,
+  basePath: env.DASHBOARD_BASE_PATH,
   logger,
 });
 
@@ -109,6 +110,7 @@ try {
       deadLetters: db ? "enabled" : "disabled (no DATABASE_URL)",
       users: env.users.map((user) => ({ user: user.username, role: user.role })),
       secureCookie: env.DASHBOARD_SECURE_COOKIE,
+      basePath: env.DASHBOARD_BASE_PATH,
     },
     "dashboard ready",
   );

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { errorBody, errorStatus } from "../errors.ts";
+import { atBase } from "../base-path.ts";
 import { loginPage } from "../html/login-page.ts";
 import { sessionUser } from "./session.ts";
 import type { User, UserDirectory } from "./users.ts";
@@ -52,8 +53,11 @@ function refuse(reply: FastifyReply, code: keyof typeof errorStatus, message: st
   return reply.code(errorStatus[code]).send(errorBody(code, message));
 }
 
-/** Every route but the public ones needs a session; viewers may only read the board's API. */
-export function authGuard(users: UserDirectory) {
+/**
+ * Every route but the public ones needs a session; viewers may only read the board's API. Routes
+ * are matched from the root (see basePathRewrite); the login page comes back to the URL asked for.
+ */
+export function authGuard(users: UserDirectory, basePath: string) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!SAFE_METHODS.has(request.method) && isCrossSite(request)) {
       return refuse(
@@ -67,13 +71,17 @@ export function authGuard(users: UserDirectory) {
     const user = sessionUser(request, users);
     if (user === undefined) {
       if (wantsHtml(request)) {
-        const next = request.method === "GET" ? request.url : "/";
+        const next = request.method === "GET" ? request.originalUrl : basePath;
         return reply
           .code(errorStatus.DASHBOARD_UNAUTHENTICATED)
           .type("text/html; charset=utf-8")
-          .send(loginPage({ next }));
+          .send(loginPage({ next, basePath }));
       }
-      return refuse(reply, "DASHBOARD_UNAUTHENTICATED", "log in first: POST /login");
+      return refuse(
+        reply,
+        "DASHBOARD_UNAUTHENTICATED",
+        `log in first: POST ${atBase(basePath, "/login")}`,
+      );
     }
     request.user = user;
 

@@ -23,6 +23,8 @@ export interface SessionOptions {
   key: Buffer;
   secureCookie: boolean;
   ttlSeconds: number;
+  /** DASHBOARD_BASE_PATH: the cookie is sent only there. */
+  basePath: string;
 }
 
 /** An encrypted, authenticated cookie holding the user name: nothing to store server-side. */
@@ -33,7 +35,7 @@ export async function registerSession(app: FastifyInstance, options: SessionOpti
     // Checked on every request from the time stamp sealed inside the cookie.
     expiry: options.ttlSeconds,
     cookie: {
-      path: "/",
+      path: options.basePath,
       httpOnly: true,
       sameSite: "lax",
       secure: options.secureCookie,

@@ -5,26 +5,34 @@ import type { HTTPStatus, QueueAdapterOptions } from "@bull-board/api/typings/ap
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { Queue } from "bullmq";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { atBase } from "../base-path.ts";
 import { errorResponse } from "../errors.ts";
-
-/** Where Bull Board lives; its UI shows a job at `<base>queue/<queue>/<job id>`. */
-export const BOARD_BASE_PATH = "/";
 
 /** The routes that serve the board's HTML page (its UI routes, each the same page). */
 export const BOARD_ENTRY_ROUTES: readonly string[] = [appRoutes.entryPoint.route].flat();
 
-/** The board's page for one job; both parts are encoded as the UI itself encodes them. */
-export const boardJobPath = (queueName: string, jobId: string) =>
-  `${BOARD_BASE_PATH}queue/${encodeURIComponent(queueName)}/${encodeURIComponent(jobId)}`;
+/**
+ * The board's page for one job, `<base>queue/<queue>/<job id>` (the board lives at the
+ * dashboard's base path); both parts are encoded as the UI itself encodes them.
+ */
+export const boardJobPath = (basePath: string, queueName: string, jobId: string) =>
+  atBase(basePath, `/queue/${encodeURIComponent(queueName)}/${encodeURIComponent(jobId)}`);
 
 export interface BoardOptions {
   queues: readonly Queue[];
   demo: boolean;
+  /** DASHBOARD_BASE_PATH. */
+  basePath: string;
 }
 
-export async function registerBoard(app: FastifyInstance, { queues, demo }: BoardOptions) {
+export async function registerBoard(
+  app: FastifyInstance,
+  { queues, demo, basePath }: BoardOptions,
+) {
   const serverAdapter = new FastifyAdapter();
-  serverAdapter.setBasePath(BOARD_BASE_PATH);
+  // Only the page's `<base href>`, from which the UI resolves its assets, API calls and routes:
+  // the routes are registered at the root, the base path being stripped first (basePathRewrite).
+  serverAdapter.setBasePath(basePath);
   // BullMQAdapter's type omits the flag that BaseAdapter reads; the UI then offers no retry of
   // completed jobs (the server refuses them too, see completed-retry-guard.ts).
   const adapterOptions: Partial<QueueAdapterOptions> & { allowCompletedRetries: boolean } = {
@@ -38,8 +46,8 @@ export async function registerBoard(app: FastifyInstance, { queues, demo }: Boar
       uiConfig: {
         boardTitle: "Fanfare Relay",
         miscLinks: [
-          { text: "Dead letters", url: "/dead-letters" },
-          { text: "Log out", url: "/logout" },
+          { text: "Dead letters", url: atBase(basePath, "/dead-letters") },
+          { text: "Log out", url: atBase(basePath, "/logout") },
         ],
         ...(demo ? { environment: { label: "DEMO", color: "#b45309" } } : {}),
       },

@@ -1,11 +1,15 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
+import escapeHtml from "escape-html";
+import { atBase } from "../base-path.ts";
 import { rewriteBoardPage } from "./board.ts";
 
 export interface DeadLettersLinkOptions {
   /** Undefined without DATABASE_URL: the link is shown without a count. */
   db: Kysely<Database> | undefined;
+  /** DASHBOARD_BASE_PATH. */
+  basePath: string;
 }
 
 /**
@@ -37,10 +41,10 @@ const STYLE = `<style id="fanfare-dead-letters-style">
 </style>`;
 
 /** The link's HTML: `Dead letters (N)`, or without the count when it is unknown. */
-export function deadLettersNav(open: number | undefined): string {
+export function deadLettersNav(open: number | undefined, basePath: string): string {
   const label = open === undefined ? "Dead letters" : `Dead letters (${String(open)})`;
   const cls = open !== undefined && open > 0 ? ' class="open"' : "";
-  return `<nav id="fanfare-nav" aria-label="Fanfare Relay"><a href="/dead-letters"${cls}>${label}</a></nav>`;
+  return `<nav id="fanfare-nav" aria-label="Fanfare Relay"><a href="${escapeHtml(atBase(basePath, "/dead-letters"))}"${cls}>${label}</a></nav>`;
 }
 
 /**
@@ -49,7 +53,10 @@ export function deadLettersNav(open: number | undefined): string {
  * outside React's root, so the UI leaves it alone; the count is the one at page load. A database
  * that does not answer costs the count, not the board.
  */
-export function showDeadLettersLink(app: FastifyInstance, { db }: DeadLettersLinkOptions) {
+export function showDeadLettersLink(
+  app: FastifyInstance,
+  { db, basePath }: DeadLettersLinkOptions,
+) {
   rewriteBoardPage(app, async (payload, request) => {
     let open: number | undefined;
     if (db !== undefined) {
@@ -61,6 +68,6 @@ export function showDeadLettersLink(app: FastifyInstance, { db }: DeadLettersLin
     }
     return payload
       .replace("</head>", `${STYLE}</head>`)
-      .replace("</body>", `${deadLettersNav(open)}</body>`);
+      .replace("</body>", `${deadLettersNav(open, basePath)}</body>`);
   });
 }

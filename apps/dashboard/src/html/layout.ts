@@ -1,4 +1,5 @@
 import escapeHtml from "escape-html";
+import { atBase } from "../base-path.ts";
 
 export interface PageUser {
   username: string;
@@ -25,21 +26,32 @@ const styles = `
   .demo { padding: .3rem 1.5rem; background: #b45309; color: #fff; font-weight: 600; font-size: .85rem; }
 `;
 
-/**
- * A whole page; `body` must already be escaped HTML. Self-contained: no assets to authenticate.
- * `demo` adds the banner that Bull Board shows as its DEMO environment badge (same colour).
- */
-export function page(title: string, body: string, user?: PageUser, demo = false): string {
+export interface PageOptions {
+  /** Shown in the header, with the navigation and a Log out button; none on the login page. */
+  user?: PageUser | undefined;
+  /** Adds the banner that Bull Board shows as its DEMO environment badge (same colour). */
+  demo?: boolean;
+  /** DASHBOARD_BASE_PATH: the header's links and form lead there. */
+  basePath: string;
+}
+
+/** A whole page; `body` must already be escaped HTML. Self-contained: no assets to authenticate. */
+export function page(
+  title: string,
+  body: string,
+  { user, demo = false, basePath }: PageOptions,
+): string {
+  const to = (path: string) => escapeHtml(atBase(basePath, path));
   const banner = demo
     ? `<div class="demo" role="note">DEMO: demo users and data; never expose this dashboard</div>`
     : "";
   const header = user
     ? `<header>
   <strong>Fanfare Relay</strong>
-  <a href="/">Queues</a>
-  <a href="/dead-letters">Dead letters</a>
+  <a href="${to("/")}">Queues</a>
+  <a href="${to("/dead-letters")}">Dead letters</a>
   <span class="who">${escapeHtml(user.username)} (${escapeHtml(user.role)})</span>
-  <form method="post" action="/logout"><button type="submit">Log out</button></form>
+  <form method="post" action="${to("/logout")}"><button type="submit">Log out</button></form>
 </header>`
     : "";
   return `<!DOCTYPE html>

@@ -1,4 +1,5 @@
 import escapeHtml from "escape-html";
+import { atBase } from "../base-path.ts";
 import { page } from "./layout.ts";
 
 export interface LoginPageOptions {
@@ -6,9 +7,11 @@ export interface LoginPageOptions {
   next: string;
   message?: string | undefined;
   username?: string | undefined;
+  /** DASHBOARD_BASE_PATH: the form posts to `<base>login`. */
+  basePath: string;
 }
 
-export function loginPage({ next, message, username = "" }: LoginPageOptions): string {
+export function loginPage({ next, message, username = "", basePath }: LoginPageOptions): string {
   const alert = message ? `<p class="alert" role="alert">${escapeHtml(message)}</p>` : "";
   return page(
     "Log in",
@@ -16,7 +19,7 @@ export function loginPage({ next, message, username = "" }: LoginPageOptions): s
   <h1>Fanfare Relay</h1>
   <p>Operators' dashboard</p>
   ${alert}
-  <form method="post" action="/login">
+  <form method="post" action="${escapeHtml(atBase(basePath, "/login"))}">
     <input type="hidden" name="next" value="${escapeHtml(next)}">
     <label for="username">User name</label>
     <input id="username" name="username" autocomplete="username" required value="${escapeHtml(username)}">
@@ -25,14 +28,20 @@ export function loginPage({ next, message, username = "" }: LoginPageOptions): s
     <button type="submit">Log in</button>
   </form>
 </main>`,
+    { basePath },
   );
 }
 
-/** Only a path on this site: never `//host` or `/\host`, which browsers read as another origin. */
-export function safeNext(value: unknown): string {
-  if (typeof value !== "string" || value.length > 2000) return "/";
-  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return "/";
-  if (value.includes("\\") || hasControlCharacter(value)) return "/";
+/**
+ * Only a path of this dashboard (under `basePath`, DASHBOARD_BASE_PATH), else `basePath`: never
+ * `//host` or `/\host`, which browsers read as another origin, nor another application's path.
+ */
+export function safeNext(value: unknown, basePath: string): string {
+  if (typeof value !== "string" || value.length > 2000) return basePath;
+  if (!value.startsWith(basePath) || value.startsWith("//") || value.startsWith("/\\")) {
+    return basePath;
+  }
+  if (value.includes("\\") || hasControlCharacter(value)) return basePath;
   return value;
 }
 

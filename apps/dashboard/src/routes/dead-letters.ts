@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import escapeHtml from "escape-html";
 import { boardJobPath } from "../board/board.ts";
+import { atBase } from "../base-path.ts";
 import { page } from "../html/layout.ts";
 
 export const DEAD_LETTER_PAGE_SIZE = 500;
@@ -13,6 +14,8 @@ export interface DeadLetterRouteOptions {
   db: Kysely<Database> | undefined;
   /** DASHBOARD_DEMO: the page carries the demo banner, as the board its DEMO badge. */
   demo?: boolean;
+  /** DASHBOARD_BASE_PATH: the page's links (the board, each job) lead there. */
+  basePath: string;
 }
 
 type Row = Pick<
@@ -34,13 +37,13 @@ const editedHtml = (row: Row) =>
     ? ""
     : `edited by ${escapeHtml(row.edited_by)} at ${timeHtml(row.edited_at)}`;
 
-function rowHtml(row: Row): string {
+function rowHtml(row: Row, basePath: string): string {
   const error =
     row.error.length > ERROR_PREVIEW_CHARS
       ? `${row.error.slice(0, ERROR_PREVIEW_CHARS)}…`
       : row.error;
   return `<tr>
-  <td><a href="${escapeHtml(boardJobPath(row.queue_name, row.job_id))}">${escapeHtml(row.event_id)}</a></td>
+  <td><a href="${escapeHtml(boardJobPath(basePath, row.queue_name, row.job_id))}">${escapeHtml(row.event_id)}</a></td>
   <td>${escapeHtml(row.type)}</td>
   <td>${escapeHtml(row.queue_name)}</td>
   <td class="error" title="${escapeHtml(row.error)}">${escapeHtml(error)}</td>
@@ -56,7 +59,7 @@ function rowHtml(row: Row): string {
  */
 export function deadLetterRoutes(
   app: FastifyInstance,
-  { db, demo = false }: DeadLetterRouteOptions,
+  { db, demo = false, basePath }: DeadLetterRouteOptions,
 ) {
   app.get("/dead-letters", async (request, reply) => {
     const user = request.user ?? undefined;
@@ -65,9 +68,8 @@ export function deadLetterRoutes(
       return page(
         "Dead letters",
         `<main><h1>Dead letters</h1>
-<p class="notice">This view needs DATABASE_URL: set it to the workers' PostgreSQL database and restart the dashboard. Failed jobs are still listed in the <a href="/">queues</a>.</p></main>`,
-        user,
-        demo,
+<p class="notice">This view needs DATABASE_URL: set it to the workers' PostgreSQL database and restart the dashboard. Failed jobs are still listed in the <a href="${escapeHtml(atBase(basePath, "/"))}">queues</a>.</p></main>`,
+        { user, demo, basePath },
       );
     }
     let rows: Row[];
@@ -99,8 +101,7 @@ export function deadLetterRoutes(
           page(
             "Dead letters",
             `<main><h1>Dead letters</h1><p class="notice">The database did not answer; try again shortly.</p></main>`,
-            user,
-            demo,
+            { user, demo, basePath },
           ),
         );
     }
@@ -116,9 +117,13 @@ export function deadLetterRoutes(
         : `<table>
 <thead><tr><th>Event id</th><th>Type</th><th>Queue</th><th>Error</th><th>Failed at</th><th>Retry count</th><th>Job data</th></tr></thead>
 <tbody>
-${shown.map(rowHtml).join("\n")}
+${shown.map((row) => rowHtml(row, basePath)).join("\n")}
 </tbody>
 </table>`;
-    return page("Dead letters", `<main><h1>Dead letters</h1>${summary}${table}</main>`, user, demo);
+    return page("Dead letters", `<main><h1>Dead letters</h1>${summary}${table}</main>`, {
+      user,
+      demo,
+      basePath,
+    });
   });
 }

@@ -5,12 +5,15 @@ import { sessionUser, startSession } from "../auth/session.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { DashboardError, errorBody, errorStatus, type DashboardErrorCode } from "../errors.ts";
 import escapeHtml from "escape-html";
+import { atBase } from "../base-path.ts";
 import { page } from "../html/layout.ts";
 import { loginPage, safeNext } from "../html/login-page.ts";
 
 export interface LoginRouteOptions {
   users: UserDirectory;
   limiter: LoginLimiter;
+  /** DASHBOARD_BASE_PATH: forms, redirects and `next` stay under it. */
+  basePath: string;
 }
 
 const loginBody = z.object({
@@ -39,7 +42,7 @@ function fail(
   reply: FastifyReply,
   code: DashboardErrorCode,
   message: string,
-  form: { next: string; username?: string | undefined },
+  form: { next: string; username?: string | undefined; basePath: string },
 ) {
   reply.code(errorStatus[code]);
   if (acceptsHtml(request)) {
@@ -48,20 +51,21 @@ function fail(
   return reply.send(errorBody(code, message));
 }
 
-export function loginRoutes(app: FastifyInstance, { users, limiter }: LoginRouteOptions) {
+export function loginRoutes(app: FastifyInstance, { users, limiter, basePath }: LoginRouteOptions) {
   app.get("/login", { config: { public: true } }, (request, reply) => {
-    const next = safeNext((request.query as { next?: unknown }).next);
+    const next = safeNext((request.query as { next?: unknown }).next, basePath);
     if (sessionUser(request, users)) return reply.redirect(next, 303);
-    return reply.type("text/html; charset=utf-8").send(loginPage({ next }));
+    return reply.type("text/html; charset=utf-8").send(loginPage({ next, basePath }));
   });
 
   app.post("/login", { config: { public: true } }, async (request, reply) => {
     const raw = (request.body ?? {}) as Record<string, unknown>;
-    const next = safeNext(raw.next);
+    const next = safeNext(raw.next, basePath);
     const parsed = loginBody.safeParse(raw);
     if (!parsed.success) {
       return fail(request, reply, "DASHBOARD_BAD_REQUEST", "enter a user name and a password", {
         next,
+        basePath,
       });
     }
     const { username, password } = parsed.data;
@@ -76,7 +80,7 @@ export function loginRoutes(app: FastifyInstance, { users, limiter }: LoginRoute
         reply,
         "DASHBOARD_TOO_MANY_LOGINS",
         `too many failed logins for this user from your address; try again in ${minutes} minute${minutes === 1 ? "" : "s"}`,
-        { next, username },
+        { next, username, basePath },
       );
     }
 
@@ -88,6 +92,7 @@ export function loginRoutes(app: FastifyInstance, { users, limiter }: LoginRoute
       return fail(request, reply, "DASHBOARD_BAD_CREDENTIALS", "wrong user name or password", {
         next,
         username,
+        basePath,
       });
     }
 
@@ -104,8 +109,8 @@ export function loginRoutes(app: FastifyInstance, { users, limiter }: LoginRoute
       page(
         "Log out",
         `<main><p>Log out ${escapeHtml(user?.username ?? "")}?</p>
-<form method="post" action="/logout"><button type="submit">Log out</button></form></main>`,
-        user,
+<form method="post" action="${escapeHtml(atBase(basePath, "/logout"))}"><button type="submit">Log out</button></form></main>`,
+        { user, basePath },
       ),
     );
   });
@@ -115,7 +120,7 @@ export function loginRoutes(app: FastifyInstance, { users, limiter }: LoginRoute
     const user = sessionUser(request, users);
     request.session.delete();
     if (user) request.log.info({ user: user.username, ip: request.ip }, "logged out");
-    if (acceptsHtml(request)) return reply.redirect("/login", 303);
+    if (acceptsHtml(request)) return reply.redirect(atBase(basePath, "/login"), 303);
     return reply.code(204).send();
   });
 }
