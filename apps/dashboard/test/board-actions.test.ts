@@ -2,6 +2,7 @@ import { appRoutes } from "@bull-board/api/dist/routes.js";
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { createLogger } from "@fanfare-relay/logging/logger";
 import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
+import { testRedisUrl } from "@fanfare-relay/testing/redis";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import {
   createWorkerHarness,
@@ -9,7 +10,10 @@ import {
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
+import { recordDeadLetter } from "@fanfare-relay/worker/dead-letters";
 import type { Job, Queue } from "bullmq";
+import { Redis } from "ioredis";
+import type { KyselyPlugin, QueryId } from "kysely";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWED_ACTIONS } from "../src/board/action-policy.ts";
@@ -303,6 +307,172 @@ describe("guarantee: an operator's edit of a job's data is possible only on a fa
     expect((await queueOf(queueName).getJob(job.id ?? ""))?.data).toEqual(job.data);
     await put(`/api/queues/${queueName}/${job.id ?? ""}/retry`);
     await waitUntil(async () => (await stateOf(queueName, job.id)) === "completed");
+  });
+});
+
+/**
+ * Runs `between` once job_data_edits' row is inserted: between the edit's record and the write of
+ * the job's new data, as a removal by someone else or a Redis failure could fall.
+ */
+function afterEditRecorded(between: () => Promise<void>): KyselyPlugin {
+  const inserts = new Set<QueryId>();
+  return {
+    transformQuery({ node, queryId }) {
+      if (
+        node.kind === "InsertQueryNode" &&
+        node.into?.table.identifier.name === "job_data_edits"
+      ) {
+        inserts.add(queryId);
+      }
+      return node;
+    },
+    async transformResult({ result, queryId }) {
+      if (inserts.delete(queryId)) await between();
+      return result;
+    },
+  };
+}
+
+const editsOf = (eventId: string) =>
+  worker.db.selectFrom("job_data_edits").selectAll().where("event_id", "=", eventId).execute();
+
+const eventRow = (eventId: string) =>
+  worker.db
+    .selectFrom("webhook_events")
+    .select(["status", "edited_at", "edited_by", "type", "family"])
+    .where("event_id", "=", eventId)
+    .executeTakeFirst();
+
+describe("guarantee: no edit of a job's data without its record, and no record of an edit not made", () => {
+  it("the failed job removed between the record and the write → 404 DASHBOARD_NOT_FOUND; no job_data_edits row, the event row not marked edited", async () => {
+    const job = await failedJob("con_edit_removed");
+    const envelope = job.data as { id: string; data: Record<string, unknown> };
+    const hooked = await createDashboard({
+      prefix: worker.prefix,
+      db: worker.db.withPlugin(
+        afterEditRecorded(async () => {
+          await queueOf(queueName).remove(job.id ?? "");
+        }),
+      ),
+    });
+    try {
+      const response = await hooked.app.inject({
+        method: "PATCH",
+        url: `/api/queues/${queueName}/${job.id ?? ""}/update-data`,
+        cookies: await hooked.login(),
+        payload: { jobData: { ...envelope, data: { consumerId: "con_edit_removed_after" } } },
+      });
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toMatchObject({ code: "DASHBOARD_NOT_FOUND" });
+    } finally {
+      await hooked.close();
+    }
+    expect(await queueOf(queueName).getJob(job.id ?? "")).toBeUndefined();
+    expect(await editsOf(envelope.id)).toEqual([]);
+    expect(await eventRow(envelope.id)).toMatchObject({
+      status: "dead",
+      edited_at: null,
+      edited_by: null,
+    });
+  });
+
+  it("Redis unreachable at the write, after an earlier edit of the same job → 503 DASHBOARD_UNAVAILABLE; data as after the earlier edit, only its record left, the event row back to it", async () => {
+    const job = await failedJob("con_edit_unreachable");
+    const envelope = job.data as { id: string; data: Record<string, unknown> };
+    const first = { ...envelope, data: { ...envelope.data, note: "first" } };
+    expect((await editData(job, first)).statusCode).toBe(200);
+    const [earlier] = await editsOf(envelope.id);
+
+    const hooked = await createDashboard({
+      prefix: worker.prefix,
+      db: worker.db.withPlugin(
+        afterEditRecorded(async () => {
+          // Redis drops the dashboard's connection, which then stays down for longer than the
+          // request: the write finds no connection.
+          const closed = new Promise((resolve) => hooked.redis.once("close", resolve));
+          await killer.client("KILL", "ID", String(connectionId));
+          await closed;
+        }),
+      ),
+    });
+    if (!(hooked.redis instanceof Redis)) throw new Error("expected a single-node connection");
+    hooked.redis.options.retryStrategy = () => 10_000;
+    const connectionId = await hooked.redis.client("ID");
+    const killer = new Redis(testRedisUrl);
+    let response;
+    try {
+      response = await hooked.app.inject({
+        method: "PATCH",
+        url: `/api/queues/${queueName}/${job.id ?? ""}/update-data`,
+        cookies: await hooked.login(),
+        payload: { jobData: { ...first, data: { consumerId: "con_edit_unreachable_after" } } },
+      });
+    } finally {
+      await hooked.close();
+      hooked.redis.disconnect();
+      await killer.quit();
+    }
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ code: "DASHBOARD_UNAVAILABLE" });
+    expect((await queueOf(queueName).getJob(job.id ?? ""))?.data).toEqual(first);
+    expect(await editsOf(envelope.id)).toEqual([earlier]);
+    const event = await eventRow(envelope.id);
+    expect(event?.edited_by).toBe(ADMIN.username);
+    expect(event?.edited_at?.getTime()).toBe(earlier?.edited_at.getTime());
+  });
+
+  it("an edit of a failed job whose event has no webhook_events row (its failure was never recorded) → a minimal failed row with edited_at/by; the dead letter written later keeps it, and the Dead letters page says who edited and when, escaped", async () => {
+    const job = await failedJob("con_edit_norow");
+    const envelope = job.data as { id: string; type: string; data: Record<string, unknown> };
+    // As when the database was down at each failure: no event row, no dead letter.
+    await worker.db
+      .deleteFrom("webhook_dead_letters")
+      .where("event_id", "=", envelope.id)
+      .execute();
+    await worker.db.deleteFrom("webhook_events").where("event_id", "=", envelope.id).execute();
+
+    const edited = { ...envelope, data: { ...envelope.data, consumerId: "con_edit_norow_after" } };
+    expect((await editData(job, edited)).statusCode).toBe(200);
+    const [edit] = await editsOf(envelope.id);
+    const inserted = await eventRow(envelope.id);
+    expect(inserted).toMatchObject({
+      status: "failed",
+      type: envelope.type,
+      family: "queue",
+      edited_by: ADMIN.username,
+    });
+    expect(inserted?.edited_at?.getTime()).toBe(edit?.edited_at.getTime());
+
+    // The worker's reconciliation then writes the missing letter.
+    await recordDeadLetter(worker.db, {
+      eventId: envelope.id,
+      type: envelope.type,
+      queueName,
+      jobId: job.id ?? "",
+      payload: edited,
+      error: "queue_participants is read-only during maintenance",
+    });
+    const dead = await eventRow(envelope.id);
+    expect(dead).toMatchObject({ status: "dead", edited_by: ADMIN.username });
+    expect(dead?.edited_at?.getTime()).toBe(edit?.edited_at.getTime());
+
+    const at = edit?.edited_at ?? new Date(0);
+    const shown = `${at.toISOString().replace("T", " ").slice(0, 19)} UTC`;
+    const html = (await d.app.inject({ url: "/dead-letters", cookies: admin })).body;
+    expect(html).toContain(
+      `edited by ${ADMIN.username} at <time datetime="${at.toISOString()}">${shown}</time>`,
+    );
+
+    await worker.db
+      .updateTable("webhook_events")
+      .set({ edited_by: `<img src=x onerror="alert(1)">&co` })
+      .where("event_id", "=", envelope.id)
+      .execute();
+    const escaped = (await d.app.inject({ url: "/dead-letters", cookies: admin })).body;
+    expect(escaped).toContain(
+      `edited by &lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;co at <time datetime="${at.toISOString()}">`,
+    );
+    expect(escaped).not.toContain("<img src=x");
   });
 });
 

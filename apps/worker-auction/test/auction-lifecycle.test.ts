@@ -1,4 +1,3 @@
-import { deliverEventEmails } from "@fanfare-relay/worker/email-outbox";
 import { createMailer, type Mailer } from "@fanfare-relay/worker/mailer";
 import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-event";
 import {
@@ -6,11 +5,19 @@ import {
   sampleEvent,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
-import type { Envelope } from "@fanfare-relay/events/envelope";
 import { sql } from "kysely";
 import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auctionHandlers } from "../src/handlers.ts";
+import {
+  apply,
+  auctionLifecycle,
+  endedAuction,
+  mailsAbout as sharedMailsAbout,
+  send,
+  type AuctionCast,
+  type AuctionStep,
+} from "./auction-orders.ts";
 import { permutations } from "@fanfare-relay/testing/permutations";
 
 let h: WorkerHarness;
@@ -31,49 +38,12 @@ afterAll(async () => {
   await h.close();
 });
 
-type Step = "bidLost" | "bidWon" | "outbid" | "ended" | "notified";
-
-/** Con_lost bids 250.00, con_won 275.00 and wins; con_lost hears of it through "outbid". */
-function lifecycle(auctionId: string): Record<Step, Envelope> {
-  const subject = { auctionId, experienceId: "exp_life" };
-  return {
-    bidLost: sampleEvent("auction.bid_placed", {
-      ...subject,
-      consumerId: "con_lost",
-      bidId: `${auctionId}_bid_lost`,
-      amount: 25000,
-      currency: "USD",
-      placedAt: "2025-11-26T10:30:00.000Z",
-    }),
-    bidWon: sampleEvent("auction.bid_placed", {
-      ...subject,
-      consumerId: "con_won",
-      bidId: `${auctionId}_bid_won`,
-      amount: 27500,
-      currency: "USD",
-      placedAt: "2025-11-26T10:31:00.000Z",
-    }),
-    outbid: sampleEvent("auction.outbid", {
-      ...subject,
-      consumerId: "con_lost",
-      newHighBid: 27500,
-      currency: "USD",
-      outbidAt: "2025-11-26T10:31:00.000Z",
-    }),
-    ended: sampleEvent("auction.auction_ended", {
-      ...subject,
-      winnerId: "con_won",
-      finalBid: 27500,
-      currency: "USD",
-      endedAt: "2025-11-26T10:40:00.000Z",
-    }),
-    notified: sampleEvent("auction.winner_notified", {
-      ...subject,
-      consumerId: "con_won",
-      notifiedAt: "2025-11-26T10:40:10.000Z",
-    }),
-  };
-}
+/** The queue test's auction: con_won, whose email is known from the start, wins. */
+const knownWinner: AuctionCast = {
+  experienceId: "exp_life",
+  winnerId: "con_won",
+  winnerEmail: "won@example.com",
+};
 
 /** The auction's rows with its own ids stripped, to compare auctions with each other. */
 async function finalRows(auctionId: string) {
@@ -103,40 +73,24 @@ async function finalRows(auctionId: string) {
   return { auction, bids, emails, analytics: analytics.map((row) => row.name) };
 }
 
-const mailsAbout = (auctionId: string) =>
-  h.smtp.mails
-    .filter((mail) => mail.text?.includes(`/auctions/${auctionId}`))
-    .map((mail) => `${mail.to.join(",")}: ${mail.subject ?? ""}`)
-    .sort();
-
-const expectedAuction = {
-  experience_id: "exp_life",
-  status: "ended",
-  currency: "USD",
-  high_bid: 27500,
-  high_bidder_id: "con_won",
-  winner_id: "con_won",
-  final_bid: 27500,
-  ended_at: new Date("2025-11-26T10:40:00.000Z"),
-  winner_notified_at: new Date("2025-11-26T10:40:10.000Z"),
-};
+const mailsAbout = (auctionId: string) => sharedMailsAbout(h, auctionId);
 
 describe("the auction lifecycle", () => {
-  it("ends in the same rows for every order of its events; no outbid mail after the end", async () => {
-    const options = {
-      db: h.db,
-      family: "auction" as const,
-      handlers: auctionHandlers,
-      messageIdDomain: "shop.test",
-      shopUrl: "https://shop.test",
-    };
-    // Every order of the four events that decide rows and mails (24); "winner notified" only
-    // raises its own column, so it is slotted in at a rotating position rather than multiplying
-    // the orders by five.
+  it("24 orders of two bids, outbid and end, with the winner's sign-in and winner notified slotted in → the same rows; the auction-won mail exactly once in every order, by the end or by the sign-in; outbid mail only before the end", async () => {
+    // Every order of the four events that decide rows and mails (24). The winner's sign-in (the
+    // only way their email becomes known) and "winner notified" (which only raises its own
+    // column) are slotted in at rotating positions rather than multiplying the orders by 30;
+    // every-order.test.ts plays the sign-in at every position.
     const orders = permutations(["bidLost", "bidWon", "outbid", "ended"] as const).map(
-      (order, index): Step[] => {
-        const at = index % (order.length + 1);
-        return [...order.slice(0, at), "notified", ...order.slice(at)];
+      (order, index): AuctionStep[] => {
+        const signedIn = Math.floor(index / 5) % (order.length + 1);
+        const withSignIn: AuctionStep[] = [
+          ...order.slice(0, signedIn),
+          "authenticated",
+          ...order.slice(signedIn),
+        ];
+        const at = index % (withSignIn.length + 1);
+        return [...withSignIn.slice(0, at), "notified", ...withSignIn.slice(at)];
       },
     );
     expect(new Set(orders.map((order) => order.join())).size).toBe(24);
@@ -147,26 +101,33 @@ describe("the auction lifecycle", () => {
         limit(async () => {
           // Fixed width: no auction id is a prefix of another.
           const auctionId = `auc_order_${String(index).padStart(3, "0")}`;
-          const events = lifecycle(auctionId);
+          const winnerId = `con_won_${String(index).padStart(3, "0")}`;
+          const cast = {
+            experienceId: "exp_life",
+            winnerId,
+            winnerEmail: `${winnerId}@example.com`,
+          };
+          const events = auctionLifecycle(auctionId, cast);
           // What the worker does per job, without the queue: apply, then send what was queued.
           for (const step of order) {
-            const event = events[step];
-            expect(await processEvent(options, parseFamilyEvent("auction", event))).toBe("applied");
-            const report = await deliverEventEmails(h.db, mailer, event.id);
-            expect(report.failed).toEqual([]);
+            expect(await apply(h, events[step])).toBe("applied");
+            await send(h, mailer, events[step]);
           }
-          return { order, rows: await finalRows(auctionId), mails: mailsAbout(auctionId) };
+          return { order, cast, rows: await finalRows(auctionId), mails: mailsAbout(auctionId) };
         }),
       ),
     );
 
-    const won = "won@example.com: You won the auction!";
     const outbid = "lost@example.com: You've been outbid";
-    for (const { order, rows, mails } of finals) {
+    for (const { order, cast, rows, mails } of finals) {
+      const label = order.join(" → ");
       const outbidBeforeEnd = order.indexOf("outbid") < order.indexOf("ended");
-      expect(rows.auction).toEqual(expectedAuction);
-      expect(rows.bids).toEqual(finals[0]?.rows.bids);
-      expect(rows.analytics).toEqual([
+      expect(rows.auction, label).toEqual(endedAuction(cast));
+      expect(
+        rows.bids.map(({ consumer_id: _id, ...bid }) => bid),
+        label,
+      ).toEqual(finals[0]?.rows.bids.map(({ consumer_id: _id, ...bid }) => bid));
+      expect(rows.analytics, label).toEqual([
         "auction_ended",
         "auction_winner_notified",
         "bid_placed",
@@ -174,22 +135,29 @@ describe("the auction lifecycle", () => {
         "outbid",
       ]);
       // The outbid mail only goes out while bidding is open; the winner's mail always, once.
-      expect(rows.emails).toEqual([
-        { template: "auction-won", status: "sent", to_address: "won@example.com" },
+      expect(rows.emails, label).toEqual([
+        { template: "auction-won", status: "sent", to_address: cast.winnerEmail },
         ...(outbidBeforeEnd
           ? [{ template: "outbid", status: "sent", to_address: "lost@example.com" }]
           : []),
       ]);
-      expect(mails).toEqual(outbidBeforeEnd ? [outbid, won] : [won]);
+      const won = `${cast.winnerEmail}: You won the auction!`;
+      expect(mails, label).toEqual(outbidBeforeEnd ? [won, outbid] : [won]);
     }
+    // Both paths are played: the end with the email known, and the sign-in after the end.
+    const signInAfterEnd = finals.filter(
+      ({ order }) => order.indexOf("authenticated") > order.indexOf("ended"),
+    ).length;
+    expect(signInAfterEnd).toBeGreaterThan(0);
+    expect(signInAfterEnd).toBeLessThan(24);
     expect(finals[0]?.rows.bids).toEqual([
       expect.objectContaining({ consumer_id: "con_lost", amount: 25000 }),
-      expect.objectContaining({ consumer_id: "con_won", amount: 27500 }),
+      expect.objectContaining({ consumer_id: finals[0]?.cast.winnerId, amount: 27500 }),
     ]);
   });
 
   it("ends the same through the queue, mailing as the order allows", async () => {
-    const orders: { order: Step[]; mails: string[] }[] = [
+    const orders: { order: AuctionStep[]; mails: string[] }[] = [
       {
         order: ["bidLost", "bidWon", "outbid", "ended", "notified"],
         mails: ["lost@example.com: You've been outbid", "won@example.com: You won the auction!"],
@@ -205,13 +173,13 @@ describe("the auction lifecycle", () => {
     ];
     for (const [index, { order, mails }] of orders.entries()) {
       const auctionId = `auc_queue_${String(index)}`;
-      const events = lifecycle(auctionId);
+      const events = auctionLifecycle(auctionId, knownWinner);
       for (const step of order) {
         const job = await h.deliver(events[step]);
         expect(await job.getState()).toBe("completed");
       }
       const rows = await finalRows(auctionId);
-      expect(rows.auction).toEqual(expectedAuction);
+      expect(rows.auction).toEqual(endedAuction(knownWinner));
       expect(rows.bids).toHaveLength(2);
       expect(mailsAbout(auctionId)).toEqual(mails);
     }

@@ -1,19 +1,20 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
 import { permutations } from "@fanfare-relay/testing/permutations";
 import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
-import { deliverEventEmails } from "@fanfare-relay/worker/email-outbox";
-import type { HandlerMap } from "@fanfare-relay/worker/handler";
 import { createMailer, type Mailer } from "@fanfare-relay/worker/mailer";
-import { parseFamilyEvent, processEvent } from "@fanfare-relay/worker/process-event";
-import {
-  createWorkerHarness,
-  sampleEvent,
-  type WorkerHarness,
-} from "@fanfare-relay/worker/testing/harness";
+import { createWorkerHarness, type WorkerHarness } from "@fanfare-relay/worker/testing/harness";
 import { holdBeforeCommit, transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
 import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auctionHandlers } from "../src/handlers.ts";
+import {
+  apply as sharedApply,
+  auctionLifecycle,
+  endedAuction,
+  mailsAbout as sharedMailsAbout,
+  send as sharedSend,
+  type AuctionStep,
+} from "./auction-orders.ts";
 
 let h: WorkerHarness;
 let mailer: Mailer;
@@ -37,86 +38,12 @@ afterAll(async () => {
   await h.close();
 });
 
-/** What the worker does per job, without the queue: apply in one transaction (then `send`). */
-async function apply(
-  event: Envelope,
-  handlers?: { auction?: HandlerMap<"auction">; consumer?: HandlerMap<"consumer"> },
-) {
-  const options = { db: h.db, messageIdDomain: "shop.test", shopUrl: "https://shop.test" };
-  return event.type.startsWith("consumer.")
-    ? await processEvent(
-        { ...options, family: "consumer", handlers: handlers?.consumer ?? consumerHandlers },
-        parseFamilyEvent("consumer", event),
-      )
-    : await processEvent(
-        { ...options, family: "auction", handlers: handlers?.auction ?? auctionHandlers },
-        parseFamilyEvent("auction", event),
-      );
-}
-
-async function send(event: Envelope) {
-  const report = await deliverEventEmails(h.db, mailer, event.id);
-  expect(report.failed).toEqual([]);
-}
-
-type Step = "bidLost" | "bidWon" | "outbid" | "ended" | "notified" | "authenticated";
-
-/** Con_lost bids 250.00, the winner 275.00 and wins; the winner's email comes by sign-in. */
-function lifecycle(
-  auctionId: string,
-  winnerId: string,
-  winnerEmail: string,
-): Record<Step, Envelope> {
-  const subject = { auctionId, experienceId: "exp_order" };
-  return {
-    bidLost: sampleEvent("auction.bid_placed", {
-      ...subject,
-      consumerId: "con_lost",
-      bidId: `${auctionId}_bid_lost`,
-      amount: 25000,
-      currency: "USD",
-      placedAt: "2025-11-26T10:30:00.000Z",
-    }),
-    bidWon: sampleEvent("auction.bid_placed", {
-      ...subject,
-      consumerId: winnerId,
-      bidId: `${auctionId}_bid_won`,
-      amount: 27500,
-      currency: "USD",
-      placedAt: "2025-11-26T10:31:00.000Z",
-    }),
-    outbid: sampleEvent("auction.outbid", {
-      ...subject,
-      consumerId: "con_lost",
-      newHighBid: 27500,
-      currency: "USD",
-      outbidAt: "2025-11-26T10:31:00.000Z",
-    }),
-    ended: sampleEvent("auction.auction_ended", {
-      ...subject,
-      winnerId,
-      finalBid: 27500,
-      currency: "USD",
-      endedAt: "2025-11-26T10:40:00.000Z",
-    }),
-    notified: sampleEvent("auction.winner_notified", {
-      ...subject,
-      consumerId: winnerId,
-      notifiedAt: "2025-11-26T10:40:10.000Z",
-    }),
-    authenticated: sampleEvent("consumer.authenticated", {
-      consumerId: winnerId,
-      email: winnerEmail,
-      authenticatedAt: "2025-11-26T09:40:05.000Z",
-    }),
-  };
-}
-
-const mailsAbout = (auctionId: string) =>
-  h.smtp.mails
-    .filter((mail) => mail.text?.includes(`/auctions/${auctionId}`))
-    .map((mail) => `${mail.to.join(",")}: ${mail.subject ?? ""}`)
-    .sort();
+const apply = (event: Envelope, handlers?: Parameters<typeof sharedApply>[2]) =>
+  sharedApply(h, event, handlers);
+const send = (event: Envelope) => sharedSend(h, mailer, event);
+const lifecycle = (auctionId: string, winnerId: string, winnerEmail: string) =>
+  auctionLifecycle(auctionId, { experienceId: "exp_order", winnerId, winnerEmail });
+const mailsAbout = (auctionId: string) => sharedMailsAbout(h, auctionId);
 
 describe("guarantee: an auction ends the same, and mails right, in every order", () => {
   it("120 orders of two bids, outbid, end and the winner's sign-in (winner notified slotted in) → the same auction row; the auction-won mail exactly once in every order; outbid mail only before the end", async () => {
@@ -126,7 +53,7 @@ describe("guarantee: an auction ends the same, and mails right, in every order",
       "outbid",
       "ended",
       "authenticated",
-    ] as const).map((order, index): Step[] => {
+    ] as const).map((order, index): AuctionStep[] => {
       const at = index % (order.length + 1);
       return [...order.slice(0, at), "notified", ...order.slice(at)];
     });
@@ -157,17 +84,9 @@ describe("guarantee: an auction ends the same, and mails right, in every order",
 
     for (const { order, winnerId, winnerEmail, auction, mails } of finals) {
       const label = order.join(" → ");
-      expect(auction, label).toEqual({
-        experience_id: "exp_order",
-        status: "ended",
-        currency: "USD",
-        high_bid: 27500,
-        high_bidder_id: winnerId,
-        winner_id: winnerId,
-        final_bid: 27500,
-        ended_at: new Date("2025-11-26T10:40:00.000Z"),
-        winner_notified_at: new Date("2025-11-26T10:40:10.000Z"),
-      });
+      expect(auction, label).toEqual(
+        endedAuction({ experienceId: "exp_order", winnerId, winnerEmail }),
+      );
       const won = `${winnerEmail}: You won the auction!`;
       const outbid = "lost@example.com: You've been outbid";
       expect(mails, label).toEqual(

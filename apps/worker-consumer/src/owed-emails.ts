@@ -6,16 +6,18 @@ import type { EmailDraft } from "@fanfare-relay/worker/handler";
 import type { Transaction } from "kysely";
 
 export interface OwedEmailsInput {
-  consumerId: string;
-  /** The consumer's email as stored after the event: the latest one reported. */
-  to: string;
+  /**
+   * Consumer id → the email to send their owed mails to: the one stored after the event that made
+   * it known or changed it.
+   */
+  recipients: ReadonlyMap<string, string>;
   shopUrl: string;
   /** The instant deadlines are judged at (the worker's clock, as the other families do). */
   now: Date;
 }
 
 /**
- * The mails another family would have queued for this consumer had it known their email, and
+ * The mails another family would have queued for these consumers had it known their email, and
  * that no later fact has made stale since — the same rules the queue, draw and auction workers
  * apply when they queue them:
  *
@@ -27,63 +29,77 @@ export interface OwedEmailsInput {
  *
  * Each draft carries the key the original path uses, so a mail both paths queue is one outbox
  * row and one send. Outbid mails are left out: they are only worth sending while the bidder can
- * still act on them, which the outbid event alone can judge. Sorted by key.
+ * still act on them, which the outbid event alone can judge. Three lookups for all the consumers
+ * (`IN` on the partial indexes of migration 0004). Answers consumer id → drafts sorted by key;
+ * a consumer owed nothing is absent.
  */
 export async function owedEmails(
   tx: Transaction<Database>,
-  { consumerId, to, shopUrl, now }: OwedEmailsInput,
-): Promise<EmailDraft[]> {
+  { recipients, shopUrl, now }: OwedEmailsInput,
+): Promise<Map<string, EmailDraft[]>> {
+  const owed = new Map<string, EmailDraft[]>();
+  if (recipients.size === 0) return owed;
+  const consumerIds = [...recipients.keys()];
   const admissions = await tx
     .selectFrom("admissions")
-    .select(["experience_id", "token", "expires_at"])
-    .where("consumer_id", "=", consumerId)
+    .select(["consumer_id", "experience_id", "token", "expires_at"])
+    .where("consumer_id", "in", consumerIds)
     .where("status", "=", "active")
     .where("token", "is not", null)
     .where("expires_at", ">", now)
     .execute();
   const prizes = await tx
     .selectFrom("draw_winners")
-    .select(["draw_id", "claim_token", "claim_deadline"])
-    .where("consumer_id", "=", consumerId)
+    .select(["consumer_id", "draw_id", "claim_token", "claim_deadline"])
+    .where("consumer_id", "in", consumerIds)
     .where("status", "=", "pending_claim")
     .where("claim_token", "is not", null)
     .where("claim_deadline", ">", now)
     .execute();
   const auctions = await tx
     .selectFrom("auctions")
-    .select(["auction_id", "final_bid", "currency"])
-    .where("winner_id", "=", consumerId)
+    .select(["winner_id", "auction_id", "final_bid", "currency"])
+    .where("winner_id", "in", consumerIds)
     .where("status", "=", "ended")
     .execute();
 
-  const drafts: EmailDraft[] = [];
+  const add = (consumerId: string, draft: (to: string) => EmailDraft) => {
+    const to = recipients.get(consumerId);
+    if (to === undefined) return;
+    const drafts = owed.get(consumerId);
+    if (drafts === undefined) owed.set(consumerId, [draft(to)]);
+    else drafts.push(draft(to));
+  };
   for (const admission of admissions) {
-    if (admission.token === null || admission.expires_at === null) continue;
-    drafts.push(
+    const { consumer_id: consumerId, token, expires_at: expiresAt } = admission;
+    if (token === null || expiresAt === null) continue;
+    add(consumerId, (to) =>
       admissionGrantedEmail({
         key: admissionEmailKey(admission.experience_id, consumerId),
         to,
         shopUrl,
-        token: admission.token,
-        expiresAt: admission.expires_at.toISOString(),
+        token,
+        expiresAt: expiresAt.toISOString(),
       }),
     );
   }
   for (const prize of prizes) {
-    if (prize.claim_token === null || prize.claim_deadline === null) continue;
-    drafts.push(
+    const { consumer_id: consumerId, claim_token: claimToken, claim_deadline: deadline } = prize;
+    if (claimToken === null || deadline === null) continue;
+    add(consumerId, (to) =>
       drawWinnerEmail({
         key: drawWinnerEmailKey(prize.draw_id, consumerId),
         to,
         shopUrl,
         drawId: prize.draw_id,
-        claimToken: prize.claim_token,
-        claimDeadline: prize.claim_deadline.toISOString(),
+        claimToken,
+        claimDeadline: deadline.toISOString(),
       }),
     );
   }
   for (const auction of auctions) {
-    drafts.push(
+    if (auction.winner_id === null) continue;
+    add(auction.winner_id, (to) =>
       auctionWonEmail({
         key: auctionWonEmailKey(auction.auction_id),
         to,
@@ -94,5 +110,8 @@ export async function owedEmails(
       }),
     );
   }
-  return drafts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const drafts of owed.values()) {
+    drafts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+  return owed;
 }

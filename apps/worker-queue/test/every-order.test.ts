@@ -13,6 +13,15 @@ import {
 import { holdBeforeCommit, transactionRendezvous } from "@fanfare-relay/worker/testing/rendezvous";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueHandlers } from "../src/handlers.ts";
+import {
+  admissionLifecycle,
+  admissionOutcome,
+  authenticated,
+  deliverInOrder as sharedDeliverInOrder,
+  mailsTo as sharedMailsTo,
+  YOURE_IN,
+  type AdmissionStep,
+} from "./admission-orders.ts";
 
 let h: WorkerHarness;
 let mailer: Mailer;
@@ -36,39 +45,17 @@ afterAll(async () => {
 const admittedAt = inMinutes(0);
 const expiresAt = inMinutes(10);
 
-const YOURE_IN = "You're in! Complete your purchase";
-
-const mailsTo = (address: string) =>
-  h.smtp.mails.filter((mail) => mail.to.includes(address)).map((mail) => mail.subject);
-
-const authenticated = (consumerId: string, email: string) =>
-  sampleEvent("consumer.authenticated", {
-    consumerId,
-    email,
-    authenticatedAt: "2025-11-26T09:40:05.000Z",
-  });
-
-async function admissionOf(consumerId: string) {
-  const { consumer_id: _consumer, ...rest } = await h.db
-    .selectFrom("admissions")
-    .selectAll()
-    .where("consumer_id", "=", consumerId)
-    .executeTakeFirstOrThrow();
-  return rest;
-}
-
-async function deliverInOrder(events: Envelope[]) {
-  for (const event of events) {
-    const job = await h.deliver(event);
-    expect(await job.getState()).toBe("completed");
-  }
-}
+const mailsTo = (address: string) => sharedMailsTo(h, address);
+const deliverInOrder = (events: Envelope[]) => sharedDeliverInOrder(h, events);
 
 describe("guarantee: the admission lifecycle ends the same, and mails right, in every order", () => {
-  type Step = "admitted" | "completed" | "expired" | "authenticated";
-
   it("24 orders of admitted, completed, expired and the consumer's sign-in → identical rows; 1 \"You're in\" exactly when admission and email were both known before the end", async () => {
-    const orders = permutations<Step>(["admitted", "completed", "expired", "authenticated"]);
+    const orders = permutations<AdmissionStep>([
+      "admitted",
+      "completed",
+      "expired",
+      "authenticated",
+    ]);
     expect(orders).toHaveLength(24);
     const finals = await Promise.all(
       orders.map(async (order, index) => {
@@ -78,35 +65,12 @@ describe("guarantee: the admission lifecycle ends the same, and mails right, in 
           .insertInto("reservations")
           .values({ experience_id: "exp_life", consumer_id: consumerId, sku: "sku_1" })
           .execute();
-        const subject = { consumerId, experienceId: "exp_life" };
-        const events: Record<Step, Envelope> = {
-          admitted: sampleEvent("queue.consumer_admitted", {
-            ...subject,
-            admissionToken: "adm_tok_life",
-            admittedAt,
-            expiresAt,
-          }),
-          completed: sampleEvent("queue.admission_completed", { ...subject, orderId: "ord_1" }),
-          expired: sampleEvent("queue.admission_expired", subject),
-          authenticated: authenticated(consumerId, address),
-        };
+        const events = admissionLifecycle(
+          { consumerId, experienceId: "exp_life" },
+          { token: "adm_tok_life", admittedAt, expiresAt, email: address },
+        );
         await deliverInOrder(order.map((step) => events[step]));
-        return {
-          order,
-          consumerId,
-          admission: await admissionOf(consumerId),
-          reservations: await h.db
-            .selectFrom("reservations")
-            .select(["status", "released_at"])
-            .where("consumer_id", "=", consumerId)
-            .execute(),
-          outbox: await h.db
-            .selectFrom("email_outbox")
-            .select(["email_key", "status"])
-            .where("to_address", "=", address)
-            .execute(),
-          mails: mailsTo(address),
-        };
+        return { order, consumerId, ...(await admissionOutcome(h, consumerId, address)) };
       }),
     );
     for (const final of finals) {

@@ -1,3 +1,5 @@
+import { permutations } from "@fanfare-relay/testing/permutations";
+import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
 import {
   createWorkerHarness,
   inMinutes,
@@ -7,11 +9,24 @@ import {
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueHandlers } from "../src/handlers.ts";
-import { permutations } from "@fanfare-relay/testing/permutations";
+import {
+  admissionLifecycle,
+  admissionOf,
+  admissionOutcome,
+  deliverInOrder,
+  YOURE_IN,
+  type AdmissionStep,
+} from "./admission-orders.ts";
 
 let h: WorkerHarness;
 beforeAll(async () => {
-  h = await createWorkerHarness("queue", queueHandlers);
+  // The consumer worker runs alongside: the sign-in arrives on its own queue.
+  h = await createWorkerHarness(
+    "queue",
+    queueHandlers,
+    {},
+    { alongside: [{ family: "consumer", handlers: consumerHandlers }] },
+  );
 });
 afterAll(async () => {
   await h.close();
@@ -53,67 +68,57 @@ describe("queue.consumer_admitted", () => {
   });
 });
 
-async function admissionOf(consumerId: string) {
-  const row = await h.db
-    .selectFrom("admissions")
-    .selectAll()
-    .where("consumer_id", "=", consumerId)
-    .executeTakeFirstOrThrow();
-  const { consumer_id: _consumer, ...rest } = row;
-  return rest;
-}
-
 describe("the admission lifecycle", () => {
-  it("ends in the same rows for every order of admitted, completed and expired", async () => {
+  it('24 orders of admitted, completed, expired and a sign-in repeating the email already known → identical rows; 1 "You\'re in" exactly when admitted came before the end, never a second one from the sign-in', async () => {
     const expiresAt = inMinutes(10);
     const admittedAt = inMinutes(0);
-    const finals = [];
-    const orders = permutations(["admitted", "completed", "expired"] as const);
-    for (const [index, order] of orders.entries()) {
-      const consumerId = `con_order_${String(index)}`;
-      await knownConsumer(consumerId, `${consumerId}@example.com`);
-      await h.db
-        .insertInto("reservations")
-        .values({ experience_id: "exp_orders", consumer_id: consumerId, sku: "sku_1" })
-        .execute();
-      const subject = { consumerId, experienceId: "exp_orders" };
-      const events = {
-        admitted: sampleEvent("queue.consumer_admitted", {
-          ...subject,
-          admissionToken: "adm_tok_orders",
-          admittedAt,
-          expiresAt,
-        }),
-        completed: sampleEvent("queue.admission_completed", { ...subject, orderId: "ord_1" }),
-        expired: sampleEvent("queue.admission_expired", subject),
-      };
-      for (const step of order) await h.deliver(events[step]);
-      finals.push({
-        admission: await admissionOf(consumerId),
-        reservations: await h.db
-          .selectFrom("reservations")
-          .select(["status", "released_at"])
-          .where("consumer_id", "=", consumerId)
-          .execute(),
-        emails: await h.db
-          .selectFrom("email_outbox")
-          .select("status")
-          .where("to_address", "=", `${consumerId}@example.com`)
-          .execute(),
-      });
-    }
+    const orders = permutations<AdmissionStep>([
+      "admitted",
+      "completed",
+      "expired",
+      "authenticated",
+    ]);
+    const finals = await Promise.all(
+      orders.map(async (order, index) => {
+        const consumerId = `con_order_${String(index)}`;
+        const address = `${consumerId}@example.com`;
+        await knownConsumer(consumerId, address);
+        await h.db
+          .insertInto("reservations")
+          .values({ experience_id: "exp_orders", consumer_id: consumerId, sku: "sku_1" })
+          .execute();
+        const events = admissionLifecycle(
+          { consumerId, experienceId: "exp_orders" },
+          { token: "adm_tok_orders", admittedAt, expiresAt, email: address },
+        );
+        await deliverInOrder(
+          h,
+          order.map((step) => events[step]),
+        );
+        return { order, consumerId, ...(await admissionOutcome(h, consumerId, address)) };
+      }),
+    );
     for (const final of finals) {
-      expect(final.admission).toEqual(finals[0]?.admission);
-      expect(final.reservations).toEqual([{ status: "converted", released_at: null }]);
+      const label = final.order.join(" → ");
+      expect(final.admission, label).toEqual(finals[0]?.admission);
+      expect(final.reservations, label).toEqual([{ status: "converted", released_at: null }]);
+      // The email is known from the start: the mail is owed while the admission is open, and sent
+      // by the admission itself; later facts could not cancel it, nor the sign-in repeat it.
+      const end = Math.min(final.order.indexOf("completed"), final.order.indexOf("expired"));
+      const owed = final.order.indexOf("admitted") < end;
+      expect(final.mails, label).toEqual(owed ? [YOURE_IN] : []);
+      expect(final.outbox, label).toEqual(
+        owed
+          ? [{ email_key: `admission-granted:exp_orders:${final.consumerId}`, status: "sent" }]
+          : [],
+      );
     }
     expect(finals[0]?.admission).toMatchObject({
       status: "completed",
       token: "adm_tok_orders",
       order_id: "ord_1",
     });
-    // Mail only where "admitted" came first, and it is sent: later facts could not cancel it.
-    const mailed = finals.map((final) => final.emails.map((e) => e.status));
-    expect(mailed).toEqual(orders.map((order) => (order[0] === "admitted" ? ["sent"] : [])));
+    expect(finals.filter((final) => final.mails.length === 1)).toHaveLength(8);
   });
 
   it("expiry releases the held reservations; no mail goes to a consumer without an email", async () => {
@@ -128,7 +133,7 @@ describe("the admission lifecycle", () => {
     expect(await admitted.getState()).toBe("completed");
     await h.deliver(sampleEvent("queue.admission_expired", subject));
 
-    expect(await admissionOf("con_silent")).toMatchObject({ status: "expired" });
+    expect(await admissionOf(h, "con_silent")).toMatchObject({ status: "expired" });
     const [reservation] = await h.db
       .selectFrom("reservations")
       .selectAll()

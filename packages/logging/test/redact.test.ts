@@ -16,8 +16,10 @@ describe("redactEmailAddresses", () => {
     expect(redactEmailAddresses(input)).toBe(expected);
     expect(redactEmailAddresses(input)).not.toMatch(/@/);
   });
+});
 
-  it("leaves package paths in stack traces alone", () => {
+describe("guarantee: redacting e-mail addresses from logged errors leaves package paths in stack traces alone", () => {
+  it("a stack trace through pnpm package paths (`pg-pool@3.10.1_pg@8.16.3`, `@bull-board+api@9.10.1_…`, `@fanfare-relay/logging`) → left unchanged, `@` and all", () => {
     const stack = [
       "at Pool.connect (/app/node_modules/.pnpm/pg-pool@3.10.1_pg@8.16.3/node_modules/pg-pool/index.js:45:11)",
       "at /app/node_modules/.pnpm/@bull-board+api@9.10.1_@bull-board+ui@9.10.1_bullmq@5.81.5/node_modules/x.js:1:1",

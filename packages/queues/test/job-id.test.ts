@@ -31,8 +31,8 @@ function randomIds(count: number, seed: number): string[] {
   return ids;
 }
 
-describe("jobIdForEvent", () => {
-  it("keeps the sender's ids and other plain ids verbatim", () => {
+describe("guarantee: every event id maps to one job id BullMQ accepts, and back (jobIdForEvent / eventIdForJob)", () => {
+  it("the sender's ids and other plain ids (`evt_01HZ…`, `evt-1.2`, `_`, 255 characters) → kept verbatim as job ids", () => {
     for (const id of [
       "evt_01HZ0001CONSUMERAU",
       "evt-1.2",
@@ -59,13 +59,13 @@ describe("jobIdForEvent", () => {
     ["it's (a)!*", "~it~27s~20~28a~29~21~2A"],
     ["évènement", "~~C3~A9v~C3~A8nement"],
     ["💥", "~~F0~9F~92~A5"],
-  ])("escapes %j as %j", (id, jobId) => {
+  ])("the event id %j → the escaped job id %j, and back", (id, jobId) => {
     expect(jobIdForEvent(id)).toBe(jobId);
     expect(eventIdForJob(jobId)).toBe(id);
   });
 
   it.each(["123", "-5", "0", "007", "1e3", "12345678901234567890", "a:b:c", ":", "~", "~x", "%"])(
-    "maps %j to an id BullMQ accepts, and back",
+    "the event id %j (an integer, or with `:`, `~`, `%`) → a job id BullMQ accepts, and back",
     (id) => {
       const jobId = jobIdForEvent(id);
       expect(bullmqAccepts(jobId), `${id} → ${jobId}`).toBe(true);
@@ -73,7 +73,7 @@ describe("jobIdForEvent", () => {
     },
   );
 
-  it("never gives a job an id that is one of BullMQ's key names, or the producer's `seen`", () => {
+  it("an event id equal to one of BullMQ's key names (`meta`, `id`, `wait`, `events` …) or the producer's `seen` → escaped, never a job id that names a key; ids merely like them stay verbatim", () => {
     expect(bullmqKeyNames).toEqual(expect.arrayContaining(["meta", "id", "wait", "events"]));
     for (const name of [...bullmqKeyNames, "seen", "metrics", "priority", "dn", "waiting"]) {
       const jobId = jobIdForEvent(name);
@@ -86,7 +86,7 @@ describe("jobIdForEvent", () => {
     }
   });
 
-  it("round-trips, stays acceptable and never collides over thousands of random ids", () => {
+  it("5,000 random ids biased to `~`, `%`, `:`, digits and non-ASCII → each a job id BullMQ accepts, that reads back as it, no two alike", () => {
     const ids = [...new Set(randomIds(5_000, 7))];
     const seen = new Map<string, string>();
     for (const id of ids) {
@@ -100,7 +100,9 @@ describe("jobIdForEvent", () => {
     }
     expect(seen.size).toBe(ids.length);
   });
+});
 
+describe("jobIdForEvent", () => {
   it("is injective over ids built to look like each other's escaped forms", () => {
     const base = ["evt_1", "123", "a:b", "~", "%", "meta", "seen", " ", "é"];
     const ids = new Set<string>();

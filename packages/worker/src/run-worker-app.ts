@@ -77,10 +77,12 @@ function databaseOutageLog(logger: Logger, database: string) {
   };
 }
 
+/** `afterStart`: the start line is out, so a first reading now ends a wait it may have named. */
 function logEvictionChange(
   logger: Logger,
   state: EvictionPolicyState,
   previous: EvictionPolicyState["status"],
+  afterStart: boolean,
 ) {
   if (state.status === "unsafe" && !state.allowed) {
     logger.error(
@@ -94,6 +96,8 @@ function logEvictionChange(
     );
   } else if (state.status === "safe" && previous === "unsafe") {
     logger.info({ maxmemoryPolicy: state.policy }, "Redis maxmemory-policy is noeviction again");
+  } else if (state.status === "safe" && afterStart) {
+    logger.info({ maxmemoryPolicy: state.policy }, "Redis maxmemory-policy read: noeviction");
   }
 }
 
@@ -103,7 +107,8 @@ function logEvictionChange(
  * The process starts even when PostgreSQL is unreachable: it says why in one log line, answers
  * `/readyz` 503 with the reason, takes no jobs (they wait in Redis, keeping their attempts) and
  * checks again every `READINESS_CHECK_INTERVAL_MS`; it logs once when the database is back and
- * takes jobs again. Redis's `maxmemory-policy` is checked the same way. The start line says
+ * takes jobs again. Redis's `maxmemory-policy` is checked the same way; `/readyz` fails while it
+ * may evict or has not been read yet (unless `REDIS_ALLOW_EVICTION=true`). The start line says
  * `<service> ready` only when `/readyz` would answer 200 then, else `started but not ready: <why>`. The first SIGTERM or
  * SIGINT drains (no new jobs, jobs in progress finish, exit 0); repeated SIGTERMs are ignored.
  */
@@ -286,7 +291,7 @@ export async function runWorkerApp<F extends Family>({
     onChange: (() => {
       let previous: EvictionPolicyState["status"] = "unknown";
       return (state: EvictionPolicyState) => {
-        logEvictionChange(logger, state, previous);
+        logEvictionChange(logger, state, previous, listening);
         previous = state.status;
       };
     })(),
@@ -300,6 +305,7 @@ export async function runWorkerApp<F extends Family>({
       redisStatus: connection.status,
       database: databaseCheck.state,
       eviction: evictionWatch.state,
+      allowEviction: env.REDIS_ALLOW_EVICTION,
       stalled: worker.isStalled(),
     });
   const health = buildHealthServer({
@@ -338,8 +344,14 @@ export async function runWorkerApp<F extends Family>({
   databaseCheck.start();
   await applying;
   await worker.waitUntilReady();
-  // The start line must not call "ready" a Redis whose policy was not read yet.
+  // The start line must not call "ready" a Redis whose policy was not read yet: /readyz fails
+  // until it is (fail closed, as the ingest), unless REDIS_ALLOW_EVICTION=true.
   await evictionWatch.check();
+  if (evictionWatch.state.status === "unknown" && env.REDIS_ALLOW_EVICTION) {
+    logger.warn(
+      "Redis maxmemory-policy not read (neither CONFIG GET nor INFO memory answered), accepted because REDIS_ALLOW_EVICTION=true: Redis may evict queued jobs",
+    );
+  }
   await health.listen({ port: env.PORT, host: env.HOST });
   listening = true;
   announceStart();

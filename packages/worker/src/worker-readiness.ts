@@ -8,6 +8,8 @@ export interface WorkerConditions {
   redisStatus: string;
   database: DatabaseState;
   eviction: EvictionPolicyState;
+  /** `REDIS_ALLOW_EVICTION`: the operator accepts a policy that may evict, or one never read. */
+  allowEviction: boolean;
   /** The fetch watchdog found the run loop hung: the process is restarting. */
   stalled: boolean;
 }
@@ -22,6 +24,15 @@ export function evictionPolicyMessage(policy: string): string {
   );
 }
 
+/**
+ * Why `/readyz` fails while the policy has not been read: the same words as the ingest's
+ * `redis_policy_unknown` reason, then the fix.
+ */
+export const evictionPolicyUnknownMessage =
+  "Redis maxmemory-policy not read yet (neither CONFIG GET nor INFO memory answered): " +
+  "allow the worker's Redis user CONFIG GET or INFO, or set REDIS_ALLOW_EVICTION=true to accept " +
+  "that queued jobs may be evicted";
+
 /** A worker whose run loop no longer takes jobs; `/healthz` and `/readyz` both answer it. */
 export const stalledProblem: ReadinessProblem = Object.freeze({
   code: "WORKER_STALLED",
@@ -30,7 +41,8 @@ export const stalledProblem: ReadinessProblem = Object.freeze({
 
 /**
  * Every reason a worker is not ready, in the order an operator should look at them; empty when
- * it is. A policy that may evict but was allowed (`REDIS_ALLOW_EVICTION=true`) is not a reason.
+ * it is. Like the ingest, it fails closed: a policy not read yet (neither `CONFIG GET` nor
+ * `INFO memory` answered) is a reason, as is one that may evict, unless `allowEviction`.
  */
 export function readinessProblems(conditions: WorkerConditions): ReadinessProblem[] {
   const problems: ReadinessProblem[] = [];
@@ -59,6 +71,13 @@ export function readinessProblems(conditions: WorkerConditions): ReadinessProble
       code: "WORKER_REDIS_EVICTION_POLICY",
       message: evictionPolicyMessage(eviction.policy),
     });
+  } else if (
+    eviction.status === "unknown" &&
+    !conditions.allowEviction &&
+    conditions.redisStatus === "ready"
+  ) {
+    // Not while Redis is unreachable: WORKER_REDIS_UNAVAILABLE already says why.
+    problems.push({ code: "WORKER_REDIS_POLICY_UNKNOWN", message: evictionPolicyUnknownMessage });
   }
   return problems;
 }

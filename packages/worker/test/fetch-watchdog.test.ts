@@ -203,6 +203,7 @@ describe("fault: a worker's fetch loop stops taking jobs without a word (a Redis
           redisStatus: "ready",
           database: { status: "reachable" },
           eviction: { status: "safe", policy: "noeviction" },
+          allowEviction: false,
           stalled: t.worker.isStalled(),
         }),
       registry: new Registry(),

@@ -1,9 +1,10 @@
 import type { Database } from "@fanfare-relay/db/schema";
+import { familyQueueNames } from "@fanfare-relay/events/families";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
 import type { Job } from "bullmq";
 import type { FastifyBaseLogger } from "fastify";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { z } from "zod";
 import { DashboardError } from "../errors.ts";
 import { jsonDiff, type JsonChange } from "./json-diff.ts";
@@ -25,18 +26,49 @@ export interface JobDataEdit {
   log: FastifyBaseLogger;
 }
 
+/** Longest failure reason copied onto an event row this inserts (the workers cap theirs alike). */
+const MAX_ERROR_LENGTH = 2000;
+
+const familyOfQueue = (queueName: string) =>
+  Object.entries(familyQueueNames).find(([, name]) => name === queueName)?.[0] ?? queueName;
+
+/**
+ * BullMQ answered that the job is gone (its updateData script found no key), or ioredis never
+ * sent the command (the connection was down): in both cases the data was certainly not replaced.
+ * Any other error (a reply lost on a dropped connection, a timeout) leaves it unknown.
+ */
+function certainlyNotWritten(error: unknown): "removed" | "unsent" | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith("Missing key for job")) return "removed";
+  // ioredis with the offline queue off, on one node and on a cluster.
+  if (message.includes("Stream isn't writeable") || message.includes("Cluster isn't ready")) {
+    return "unsent";
+  }
+  return undefined;
+}
+
 /**
  * Replaces a FAILED job's data (the operator's fix for a payload the workers cannot apply), and
  * records the edit: one job_data_edits row (who, when, each changed field's path with its value
  * before and after), edited_at/edited_by on the event's webhook_events row, and a log line with
- * the changed paths only (email addresses redacted; never values: they hold personal data). The
- * new data is written last, inside the transaction that writes the rows: an edit whose record
- * cannot be written is not made.
+ * the changed paths only (email addresses redacted; never values: they hold personal data).
+ *
+ * The record is committed first and the new data written after it, so that no edit is ever made
+ * without its record. If the data then certainly was not written (the job was removed meanwhile,
+ * or Redis could not be reached), the record is taken back (the row deleted, the event row's
+ * edited_at/edited_by set back to the latest remaining edit) and the answer is an error. If
+ * whether it was written is unknown, the record is kept and logged as unconfirmed.
+ *
+ * The event row is inserted when the worker could not write it (failure bookkeeping is also done
+ * later by the worker's reconciliation): a minimal `failed` row carrying the edit, which the
+ * workers' own upserts then complete without clearing edited_at/edited_by.
  *
  * @returns the changes (empty when the new data equals the old: nothing is written)
  * @throws DashboardError DASHBOARD_ACTION_DISABLED (403) when the job is not failed,
  *   DASHBOARD_BAD_REQUEST (400) for a body that is not `{ jobData: {…} }` or that changes the
- *   event's id or type.
+ *   event's id or type, DASHBOARD_NOT_FOUND (404) when the job was removed before its data
+ *   could be replaced, DASHBOARD_UNAVAILABLE (503) when Redis failed the write (the response
+ *   says whether the edit was taken back or may have been made).
  */
 export async function editFailedJobData(edit: JobDataEdit): Promise<JsonChange[]> {
   const { db, job, queueName, user, log } = edit;
@@ -71,8 +103,9 @@ export async function editFailedJobData(edit: JobDataEdit): Promise<JsonChange[]
   const jobId = job.id ?? "";
   const eventId = eventIdForJob(jobId);
   const editedAt = new Date();
-  await db.transaction().execute(async (tx) => {
-    await tx
+  const type = typeof after.type === "string" ? after.type : job.name;
+  const editId = await db.transaction().execute(async (tx) => {
+    const row = await tx
       .insertInto("job_data_edits")
       .values({
         event_id: eventId,
@@ -82,23 +115,89 @@ export async function editFailedJobData(edit: JobDataEdit): Promise<JsonChange[]
         edited_at: editedAt,
         changes: JSON.stringify(changes),
       })
-      .execute();
+      .returning("id")
+      .executeTakeFirstOrThrow();
     await tx
-      .updateTable("webhook_events")
-      .set({ edited_at: editedAt, edited_by: user })
-      .where("event_id", "=", eventId)
+      .insertInto("webhook_events")
+      .values({
+        event_id: eventId,
+        type,
+        family: familyOfQueue(queueName),
+        status: "failed",
+        attempts: job.attemptsMade,
+        event_created_at: null,
+        last_error: redactEmailAddresses(job.failedReason).slice(0, MAX_ERROR_LENGTH),
+        edited_at: editedAt,
+        edited_by: user,
+      })
+      .onConflict((conflict) =>
+        conflict.column("event_id").doUpdateSet({ edited_at: editedAt, edited_by: user }),
+      )
       .execute();
-    await job.updateData(after);
+    return row.id;
   });
-  log.info(
-    {
-      user,
-      queue: queueName,
-      jobId,
-      eventId: redactEmailAddresses(eventId),
-      changedPaths: changes.map((change) => redactEmailAddresses(change.path)),
-    },
-    "job data edited",
-  );
+  const logged = {
+    user,
+    queue: queueName,
+    jobId,
+    eventId: redactEmailAddresses(eventId),
+    changedPaths: changes.map((change) => redactEmailAddresses(change.path)),
+  };
+  try {
+    await job.updateData(after);
+  } catch (error) {
+    const notWritten = certainlyNotWritten(error);
+    if (notWritten === undefined) {
+      log.error(
+        { ...logged, editId, err: error },
+        "job data edit: Redis failed the write; it may have been made, so its record is kept",
+      );
+      throw new DashboardError(
+        "DASHBOARD_UNAVAILABLE",
+        "Redis failed to confirm the new data: the edit may have been made and is recorded; reload the job to check",
+      );
+    }
+    await takeBackRecord(db, editId, eventId, logged, log);
+    throw notWritten === "removed"
+      ? new DashboardError(
+          "DASHBOARD_NOT_FOUND",
+          "the job was removed before its data could be replaced; nothing was edited",
+        )
+      : new DashboardError(
+          "DASHBOARD_UNAVAILABLE",
+          "Redis is unreachable: the job's data was not replaced and nothing was recorded",
+        );
+  }
+  log.info(logged, "job data edited");
   return changes;
+}
+
+/**
+ * Deletes the record of an edit that was not made, and sets the event row's edited_at/edited_by
+ * back to its latest remaining edit (none: NULL). If PostgreSQL fails meanwhile the record stays,
+ * claiming an edit that was not made: said in an error line naming the row.
+ */
+async function takeBackRecord(
+  db: Kysely<Database>,
+  editId: number,
+  eventId: string,
+  logged: Record<string, unknown>,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  try {
+    await db.transaction().execute(async (tx) => {
+      await tx.deleteFrom("job_data_edits").where("id", "=", editId).execute();
+      await sql`
+        UPDATE webhook_events SET (edited_at, edited_by) = (
+          SELECT edited_at, edited_by FROM job_data_edits
+          WHERE event_id = ${eventId} ORDER BY edited_at DESC, id DESC LIMIT 1)
+        WHERE event_id = ${eventId}`.execute(tx);
+    });
+    log.warn({ ...logged, editId }, "job data edit not made: its record was taken back");
+  } catch (error) {
+    log.error(
+      { ...logged, editId, err: error },
+      "job data edit not made, and its record could not be taken back: job_data_edits row editId claims it",
+    );
+  }
 }

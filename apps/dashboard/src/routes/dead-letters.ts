@@ -18,7 +18,21 @@ export interface DeadLetterRouteOptions {
 type Row = Pick<
   DeadLetter,
   "event_id" | "type" | "queue_name" | "job_id" | "error" | "failed_at" | "retry_count"
->;
+> & {
+  /** From the event's row: the last time an operator changed the job's data, and who. */
+  edited_at: Date | null;
+  edited_by: string | null;
+};
+
+/** A time as the page shows it: date, time and UTC, with the exact ISO 8601 instant. */
+const timeHtml = (at: Date) =>
+  `<time datetime="${escapeHtml(at.toISOString())}">${escapeHtml(at.toISOString().replace("T", " ").slice(0, 19))} UTC</time>`;
+
+/** Says that the job's data is not what the sender signed: an operator edited it. */
+const editedHtml = (row: Row) =>
+  row.edited_at === null || row.edited_by === null
+    ? ""
+    : `edited by ${escapeHtml(row.edited_by)} at ${timeHtml(row.edited_at)}`;
 
 function rowHtml(row: Row): string {
   const error =
@@ -30,12 +44,16 @@ function rowHtml(row: Row): string {
   <td>${escapeHtml(row.type)}</td>
   <td>${escapeHtml(row.queue_name)}</td>
   <td class="error" title="${escapeHtml(row.error)}">${escapeHtml(error)}</td>
-  <td><time datetime="${escapeHtml(row.failed_at.toISOString())}">${escapeHtml(row.failed_at.toISOString().replace("T", " ").slice(0, 19))} UTC</time></td>
+  <td>${timeHtml(row.failed_at)}</td>
   <td>${String(row.retry_count)}</td>
+  <td class="edited">${editedHtml(row)}</td>
 </tr>`;
 }
 
-/** Open dead letters (events that failed every attempt), newest first, each linked to its job. */
+/**
+ * Open dead letters (events that failed every attempt), newest first, each linked to its job, and
+ * for a job whose data an operator edited, who did it last and when.
+ */
 export function deadLetterRoutes(
   app: FastifyInstance,
   { db, demo = false }: DeadLetterRouteOptions,
@@ -55,11 +73,22 @@ export function deadLetterRoutes(
     let rows: Row[];
     try {
       rows = await db
-        .selectFrom("webhook_dead_letters")
-        .select(["event_id", "type", "queue_name", "job_id", "error", "failed_at", "retry_count"])
-        .where("resolved_at", "is", null)
-        .orderBy("failed_at", "desc")
-        .orderBy("id", "desc")
+        .selectFrom("webhook_dead_letters as letter")
+        .leftJoin("webhook_events as event", "event.event_id", "letter.event_id")
+        .select([
+          "letter.event_id",
+          "letter.type",
+          "letter.queue_name",
+          "letter.job_id",
+          "letter.error",
+          "letter.failed_at",
+          "letter.retry_count",
+          "event.edited_at",
+          "event.edited_by",
+        ])
+        .where("letter.resolved_at", "is", null)
+        .orderBy("letter.failed_at", "desc")
+        .orderBy("letter.id", "desc")
         .limit(DEAD_LETTER_PAGE_SIZE + 1)
         .execute();
     } catch (error) {
@@ -85,7 +114,7 @@ export function deadLetterRoutes(
       shown.length === 0
         ? ""
         : `<table>
-<thead><tr><th>Event id</th><th>Type</th><th>Queue</th><th>Error</th><th>Failed at</th><th>Retry count</th></tr></thead>
+<thead><tr><th>Event id</th><th>Type</th><th>Queue</th><th>Error</th><th>Failed at</th><th>Retry count</th><th>Job data</th></tr></thead>
 <tbody>
 ${shown.map(rowHtml).join("\n")}
 </tbody>

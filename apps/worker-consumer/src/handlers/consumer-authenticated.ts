@@ -1,20 +1,31 @@
-import type { EventHandler } from "@fanfare-relay/worker/handler";
+import type { BatchHandler } from "@fanfare-relay/worker/handler";
 import { applyConsumerFacts } from "../apply-consumer-facts.ts";
 
-export const consumerAuthenticated: EventHandler<"consumer.authenticated"> = async (context) => {
-  const { event, recordAnalytics } = context;
-  const { consumerId, authenticatedAt } = event.data;
-  const email = event.data.email ?? null;
-  const method = event.data.method ?? null;
-  await applyConsumerFacts(context, consumerId, {
-    email,
-    observedAt: authenticatedAt,
-    authentication: { method, at: authenticatedAt },
-  });
-  // Whether an address came, never the address itself: analytics must hold no PII.
-  await recordAnalytics("consumer_authenticated", {
-    consumerId,
-    method,
-    emailProvided: email !== null,
-  });
+export const consumerAuthenticated: BatchHandler<"consumer.authenticated"> = {
+  async applyBatch(context) {
+    const { events, recordAnalytics } = context;
+    await applyConsumerFacts(
+      context,
+      events.map((event) => {
+        const { consumerId, authenticatedAt } = event.data;
+        return {
+          event,
+          consumerId,
+          facts: {
+            email: event.data.email ?? null,
+            observedAt: authenticatedAt,
+            authentication: { method: event.data.method ?? null, at: authenticatedAt },
+          },
+        };
+      }),
+    );
+    for (const event of events) {
+      // Whether an address came, never the address itself: analytics must hold no PII.
+      recordAnalytics(event, "consumer_authenticated", {
+        consumerId: event.data.consumerId,
+        method: event.data.method ?? null,
+        emailProvided: (event.data.email ?? null) !== null,
+      });
+    }
+  },
 };

@@ -1,18 +1,31 @@
-import type { EventHandler } from "@fanfare-relay/worker/handler";
+import type { BatchHandler } from "@fanfare-relay/worker/handler";
 import { applyConsumerFacts } from "../apply-consumer-facts.ts";
 
-export const consumerLinked: EventHandler<"consumer.linked"> = async (context) => {
-  const { event, recordAnalytics } = context;
-  const { consumerId, externalCustomerId, linkedAt } = event.data;
-  const email = event.data.email ?? null;
-  await applyConsumerFacts(context, consumerId, {
-    email,
-    observedAt: linkedAt,
-    link: { externalCustomerId, at: linkedAt },
-  });
-  await recordAnalytics("consumer_linked", {
-    consumerId,
-    externalCustomerId,
-    emailProvided: email !== null,
-  });
+export const consumerLinked: BatchHandler<"consumer.linked"> = {
+  async applyBatch(context) {
+    const { events, recordAnalytics } = context;
+    await applyConsumerFacts(
+      context,
+      events.map((event) => {
+        const { consumerId, externalCustomerId, linkedAt } = event.data;
+        return {
+          event,
+          consumerId,
+          facts: {
+            email: event.data.email ?? null,
+            observedAt: linkedAt,
+            link: { externalCustomerId, at: linkedAt },
+          },
+        };
+      }),
+    );
+    for (const event of events) {
+      const { consumerId, externalCustomerId } = event.data;
+      recordAnalytics(event, "consumer_linked", {
+        consumerId,
+        externalCustomerId,
+        emailProvided: (event.data.email ?? null) !== null,
+      });
+    }
+  },
 };
