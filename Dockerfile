@@ -13,18 +13,19 @@ ARG APP
 RUN test -n "$APP" || (echo "build with --build-arg APP=<app> (ingest, dashboard, worker-queue, …)" >&2 && exit 1)
 COPY . .
 RUN test -d "apps/$APP" || (echo "no app apps/$APP: use one of $(ls apps | tr '\n' ' ')" >&2 && exit 1)
-# Production dependencies of the app and of the workspace packages it uses, nothing else.
-RUN pnpm install --frozen-lockfile --prod --filter "@fanfare-relay/${APP}..."
+# The same two steps as `node scripts/build-app.mjs $APP /out`: compile the app and the workspace
+# packages it uses to dist/ (tsc), then `pnpm deploy --prod`: the app's dist/, its production
+# dependencies and the packages' dist/ only (their package.json "files"), no sources, no tests.
+RUN pnpm install --frozen-lockfile --filter "@fanfare-relay/${APP}..."
+RUN node scripts/build-app.mjs "$APP" /out
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-ARG APP
-ENV NODE_ENV=production APP_DIR=/app/apps/${APP}
+ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build --chown=node:node /repo /app
+COPY --from=build --chown=node:node /out /app
 USER node
-WORKDIR /app/apps/${APP}
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# Node itself is PID 1's child via --init (compose) so SIGTERM reaches the app's shutdown path.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# Compiled JavaScript, one node process: it gets SIGTERM directly (compose adds --init as PID 1).
+CMD ["node", "dist/main.js"]

@@ -220,7 +220,7 @@ if (singleRedis && !(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))
 
 /** Runs a TypeScript entry point with tsx; resolves with the child once `readyText` is printed. */
 function runScript(name, color, cwd, script, scriptEnv, readyText) {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", script], {
     cwd: `${root}${cwd}`,
     env: scriptEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -306,20 +306,24 @@ if (startMail) {
 }
 
 for (const app of apps) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: `${root}${app.dir}`,
-    env: {
-      ...env,
-      DATABASE_URL: database,
-      SMTP_URL: smtpUrl,
-      SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
-      ...app.env,
+  const child = spawn(
+    process.execPath,
+    ["--conditions=development", "--import", "tsx", "src/main.ts"],
+    {
+      cwd: `${root}${app.dir}`,
+      env: {
+        ...env,
+        DATABASE_URL: database,
+        SMTP_URL: smtpUrl,
+        SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
+        ...app.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Own process groups: Ctrl-C reaches only this script, which stops each app exactly once
+      // (a second signal would make an app skip its graceful shutdown).
+      detached: true,
     },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Own process groups: Ctrl-C reaches only this script, which stops each app exactly once
-    // (a second signal would make an app skip its graceful shutdown).
-    detached: true,
-  });
+  );
   prefixed(app.name, app.color, child.stdout, process.stdout);
   prefixed(app.name, app.color, child.stderr, process.stderr);
   child.once("exit", (code, signal) => {

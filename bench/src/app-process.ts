@@ -1,13 +1,33 @@
-// One of the project's apps (ingest, worker-*) as its own process, started as its package.json's
-// start script does (`node --import tsx src/main.ts` in the app's directory) with only the given
-// environment; its CPU time and peak memory read from /proc.
-import { spawn, type ChildProcess } from "node:child_process";
+// One of the project's apps (ingest, worker-*) as its own process, compiled and started as in
+// production (`node dist/main.js` in the app's directory, its package.json's start script) with
+// only the given environment; its CPU time and peak memory read from /proc.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { processCpuMs, processMemoryMb } from "./proc-stats.ts";
 
 /** The repository's apps directory (bench/ sits next to it). */
 const appsDir = fileURLToPath(new URL("../../apps/", import.meta.url));
+
+/**
+ * Compiles `apps/<name>` and the workspace packages it uses to their dist/ (turbo + tsc, cached),
+ * as the production build does. Throws when the build fails.
+ */
+export function buildApps(names: readonly string[]): void {
+  const result = spawnSync(
+    "pnpm",
+    [
+      "exec",
+      "turbo",
+      "run",
+      "build",
+      "--output-logs=errors-only",
+      ...names.map((name) => `--filter=@fanfare-relay/${name}...`),
+    ],
+    { cwd: `${appsDir}..`, stdio: "inherit" },
+  );
+  if (result.status !== 0) throw new Error(`building ${names.join(", ")} failed`);
+}
 /** Lines of output kept for an error message. */
 const TAIL_LINES = 40;
 const STOP_TIMEOUT_MS = 30_000;
@@ -26,7 +46,7 @@ export interface AppProcess {
 }
 
 /**
- * Starts `apps/<name>` and resolves once it logs `<readyText>` (its "… ready" start line).
+ * Starts `apps/<name>`'s compiled build (see buildApps) and resolves once it logs `<readyText>` (its "… ready" start line).
  * Rejects with its last output when it exits first or logs "not ready".
  */
 export async function startApp(
@@ -35,7 +55,7 @@ export async function startApp(
   readyText: string,
   startTimeoutMs = 60_000,
 ): Promise<AppProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["dist/main.js"], {
     cwd: `${appsDir}${name}`,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -17,7 +17,7 @@ import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { startApp, type AppProcess } from "./app-process.ts";
+import { buildApps, startApp, type AppProcess } from "./app-process.ts";
 import { BENCH_SECRET } from "./bench-secret.ts";
 import { startCountingSmtp } from "./counting-smtp.ts";
 import { cpuShares, cpuSnapshot } from "./cpu-sampler.ts";
@@ -93,6 +93,7 @@ try {
     LOG_LEVEL: "info",
     ...(values.concurrency === undefined ? {} : { WORKER_CONCURRENCY: values.concurrency }),
   });
+  buildApps(["ingest", ...families.map((family) => `worker-${family}`)]);
   const workerApps = await Promise.all(
     families.map(async (family) =>
       startApp(`worker-${family}`, await workerEnv(), `worker-${family} ready`),

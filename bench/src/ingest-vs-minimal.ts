@@ -108,6 +108,7 @@ async function measure(mode: Mode, port: number, round: number): Promise<Row> {
     // tsx and the workspace packages resolve from the server's own checkout.
     cwd: dirname(dirname(script)),
     execArgv: [
+      "--conditions=development",
       "--import",
       "tsx",
       ...(process.env.BENCH_CPU_PROF

@@ -41,7 +41,7 @@ export async function forkedWorker(config: BenchWorkerConfig): Promise<WorkerHan
   const child = fork(
     fileURLToPath(new URL("./bench-worker-process.ts", import.meta.url)),
     [JSON.stringify(config)],
-    { execArgv: ["--import", "tsx"], stdio: "inherit" },
+    { execArgv: ["--conditions=development", "--import", "tsx"], stdio: "inherit" },
   );
   const next = async (type: ChildMessage["type"]) => {
     for (;;) {

@@ -12,6 +12,7 @@ import {
   port,
   trustProxy,
 } from "@fanfare-relay/config/env-fields";
+import { LOCAL_DEMO_SECRET } from "@fanfare-relay/config/demo-secret";
 import { checkRedisEnv, redisEnvFields } from "@fanfare-relay/config/redis-env";
 import { z } from "zod";
 
@@ -52,8 +53,20 @@ const envSchema = z
     SHUTDOWN_DRAIN_DELAY_MS: integer(0, 5_000),
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 30_000),
     LOG_LEVEL: logLevel,
+    NODE_ENV: z.string().optional(),
   })
-  .superRefine(checkRedisEnv);
+  .superRefine(checkRedisEnv)
+  .superRefine((env, ctx) => {
+    // .env.example's secret is public: anyone could sign events with it.
+    if (env.NODE_ENV === "production" && env.FANFARE_WEBHOOK_SECRETS.includes(LOCAL_DEMO_SECRET)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["FANFARE_WEBHOOK_SECRETS"],
+        message:
+          "holds the public demo secret from .env.example, refused with NODE_ENV=production: set your Fanfare signing secret",
+      });
+    }
+  });
 
 export type IngestEnv = z.infer<typeof envSchema>;
 

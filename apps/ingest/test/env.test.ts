@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { LOCAL_DEMO_SECRET } from "@fanfare-relay/config/demo-secret";
 import { redisTargetOf } from "@fanfare-relay/config/redis-env";
 import { ConfigError, loadEnv } from "../src/env.ts";
 
@@ -70,6 +71,23 @@ describe("loadEnv", () => {
 
   it("refuses an empty secret list", () => {
     expect(() => loadEnv({ FANFARE_WEBHOOK_SECRETS: " , " })).toThrow(/at least one secret/);
+  });
+});
+
+describe("guarantee: the public demo secret is refused in production", () => {
+  it("NODE_ENV=production with .env.example's secret (alone or among others) → one error naming FANFARE_WEBHOOK_SECRETS; without NODE_ENV=production it is accepted", () => {
+    for (const secrets of [LOCAL_DEMO_SECRET, `whsec_real_one, ${LOCAL_DEMO_SECRET}`]) {
+      expect(() => loadEnv({ FANFARE_WEBHOOK_SECRETS: secrets, NODE_ENV: "production" })).toThrow(
+        /FANFARE_WEBHOOK_SECRETS: holds the public demo secret/,
+      );
+      expect(loadEnv({ FANFARE_WEBHOOK_SECRETS: secrets }).FANFARE_WEBHOOK_SECRETS).toContain(
+        LOCAL_DEMO_SECRET,
+      );
+    }
+    expect(
+      loadEnv({ FANFARE_WEBHOOK_SECRETS: "whsec_real_one", NODE_ENV: "production" })
+        .FANFARE_WEBHOOK_SECRETS,
+    ).toEqual(["whsec_real_one"]);
   });
 });
 

@@ -34,32 +34,36 @@ function post(base: string) {
 }
 
 describe("guarantee: a supervisor's SIGTERM drains the ingest, even when it reaches it twice", () => {
-  it("the start script is one process: node --import tsx src/main.ts", () => {
+  it("the start script is one process: node dist/main.js (the compiled build)", () => {
     const manifest = JSON.parse(readFileSync(`${appDir}package.json`, "utf8")) as {
       scripts: { start: string };
     };
-    expect(manifest.scripts.start).toBe("node --import tsx src/main.ts");
+    expect(manifest.scripts.start).toBe("node dist/main.js");
   });
 
   it("SIGTERM to the ingest's process group twice, 30 ms apart, with 5 deliveries in flight → all 5 answered 200, exit 0", async () => {
     const port = await freePort();
-    // As a supervisor runs it (`node --import tsx src/main.ts` from the app's folder), in a
+    // As a supervisor runs it (one node process from the app's folder; the sources here), in a
     // process group of its own so the group can be signalled like a container runtime or a shell.
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: appDir,
-      detached: true,
-      env: {
-        PATH: process.env.PATH ?? "",
-        FANFARE_WEBHOOK_SECRETS: SECRET,
-        REDIS_URL: server.url,
-        REDIS_PREFIX: uniquePrefix("shutdown"),
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        ENQUEUE_TIMEOUT_MS: "20000",
-        SHUTDOWN_DRAIN_DELAY_MS: "300",
+    const child = spawn(
+      process.execPath,
+      ["--conditions=development", "--import", "tsx", "src/main.ts"],
+      {
+        cwd: appDir,
+        detached: true,
+        env: {
+          PATH: process.env.PATH ?? "",
+          FANFARE_WEBHOOK_SECRETS: SECRET,
+          REDIS_URL: server.url,
+          REDIS_PREFIX: uniquePrefix("shutdown"),
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          ENQUEUE_TIMEOUT_MS: "20000",
+          SHUTDOWN_DRAIN_DELAY_MS: "300",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    );
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env -S node --conditions=development --import tsx
 import { cliEnv } from "./env-files.ts";
 import { buildProgram } from "./program.ts";
 

@@ -1,5 +1,5 @@
 import { load } from "js-yaml";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -134,7 +134,20 @@ describe("guarantee: docker-compose.yml matches the apps", () => {
     expect(String(ingest?.environment?.FANFARE_WEBHOOK_SECRETS)).toMatch(
       /^\$\{FANFARE_WEBHOOK_SECRETS:\?/,
     );
-    expect([ingest?.command ?? []].flat().join(" ")).toContain("whsec_local_demo_secret_change_me");
+    // The ingest refuses the demo secret under NODE_ENV=production (apps/ingest's env test), which
+    // the image sets and nothing in compose overrides.
+    expect(dockerfile).toMatch(/^ENV NODE_ENV=production$/m);
+    expect(ingest?.environment).not.toHaveProperty("NODE_ENV");
+    expect(ingest?.command).toBeUndefined();
+  });
+
+  it("the migrate step's command → a compiled file that the worker image's build emits", () => {
+    const command = [compose.services.migrate?.command ?? []].flat();
+    expect(command.slice(0, 1)).toEqual(["node"]);
+    const emitted = /^node_modules\/@fanfare-relay\/db\/dist\/(.+)\.js$/.exec(command[1] ?? "");
+    expect(emitted, command.join(" ")).not.toBeNull();
+    expect(existsSync(`${root}packages/db/src/${emitted?.[1] ?? ""}.ts`)).toBe(true);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
   });
 
   it("Dockerfile ARG APP, built without it → fails with a message", () => {

@@ -8,17 +8,21 @@ export interface RunningApp {
   waitFor: (text: string) => Promise<void>;
 }
 
+/** Node's arguments for an app's sources: tsx, and the workspace packages' sources too. */
+export const SOURCE_ARGS = ["--conditions=development", "--import", "tsx", "src/main.ts"];
+
 /**
- * Runs an app's `src/main.ts` as its own process, as `pnpm start` would, with only `env`.
- * `detached: true` makes it the leader of its own process group, so a test can signal the group
- * (`process.kill(-child.pid, "SIGTERM")`) as a supervisor does.
+ * Runs an app as its own process with only `env`: its sources under tsx (as `pnpm start` runs
+ * them), or with `args: ["dist/main.js"]` a compiled build. `detached: true` makes it the leader
+ * of its own process group, so a test can signal the group (`process.kill(-child.pid, "SIGTERM")`)
+ * as a supervisor does.
  */
 export function spawnApp(
   appDir: string,
   env: Record<string, string>,
-  { detached = false }: { detached?: boolean } = {},
+  { detached = false, args = SOURCE_ARGS }: { detached?: boolean; args?: readonly string[] } = {},
 ): RunningApp {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, args, {
     cwd: appDir,
     env: { PATH: process.env.PATH ?? "", ...env },
     detached,

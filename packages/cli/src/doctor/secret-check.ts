@@ -1,4 +1,4 @@
-import { LOCAL_DEMO_SECRET } from "../send/defaults.ts";
+import { LOCAL_DEMO_SECRET } from "@fanfare-relay/config/demo-secret";
 import { ok, warn, type CheckResult } from "./check.ts";
 
 const SOURCE_ADVICE =

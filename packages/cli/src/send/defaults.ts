@@ -1,9 +1,8 @@
 import { Option } from "commander";
+import { LOCAL_DEMO_SECRET } from "@fanfare-relay/config/demo-secret";
 import { CliError } from "../cli-error.ts";
 
 export const DEFAULT_INGEST_URL = "http://127.0.0.1:3000/webhooks/fanfare";
-/** The secret in `.env.example`, which `pnpm start` uses when there is no `.env`. */
-export const LOCAL_DEMO_SECRET = "whsec_local_demo_secret_change_me";
 
 export interface IngestTarget {
   url: string;
