@@ -10,7 +10,7 @@ import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { sql } from "kysely";
 import { pino } from "pino";
 // By path: bench/package.json does not list @fanfare-relay/worker-consumer among its dependencies.
-import { consumerHandlers } from "../../apps/worker-consumer/src/handlers.ts";
+import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
 import { noopConsumerHandlers, noopQueueHandlers } from "./noop-handlers.ts";
 
 export type HandlerSet = "domain" | "noop";

@@ -267,7 +267,7 @@ describe("guarantee: a worker's drain survives repeated SIGTERM", () => {
       .values({ id: "con_twice", email: "twice@example.com" })
       .execute();
     const port = await freePort();
-    // As `pnpm start` runs it (node --import tsx src/main.ts), leading its own process group.
+    // As `pnpm start` runs it (one node process on its sources), leading its own process group.
     const proc = spawnApp(
       appDir,
       {

@@ -34,8 +34,8 @@ export interface RelayProcessOptions {
 }
 
 /**
- * Starts the ingest and the worker apps as their own processes (`node --import tsx src/main.ts`,
- * as `pnpm --filter … start` does), configured only through their environment, and resolves once
+ * Starts the ingest and the worker apps as their own processes (their sources under tsx,
+ * as `pnpm start` runs them), configured only through their environment, and resolves once
  * each has logged its ready line. Rejects, after killing what it started, when one exits first.
  */
 export async function startRelayProcesses(options: RelayProcessOptions): Promise<RelayProcesses> {
