@@ -52,8 +52,20 @@ const envSchema = z
     DASHBOARD_LOGIN_WINDOW_SECONDS: integer(1, 15 * 60),
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 10_000),
     LOG_LEVEL: logLevel,
+    NODE_ENV: z.string().optional(),
   })
-  .superRefine(checkRedisEnv);
+  .superRefine(checkRedisEnv)
+  .superRefine((env, context) => {
+    // Demo logins are admin/admin: never on a production deployment (the images set NODE_ENV).
+    if (env.NODE_ENV === "production" && env.DASHBOARD_DEMO) {
+      context.addIssue({
+        code: "custom",
+        path: ["DASHBOARD_DEMO"],
+        message:
+          "is refused with NODE_ENV=production (demo logins admin/admin): set DASHBOARD_ADMIN_USER, DASHBOARD_ADMIN_PASSWORD and DASHBOARD_SESSION_SECRET",
+      });
+    }
+  });
 
 type RawEnv = z.infer<typeof envSchema>;
 

@@ -150,3 +150,12 @@ describe("loadEnv", () => {
     expect(env.demoDefaults).toEqual(["viewer"]);
   });
 });
+
+describe("guarantee: the demo logins are refused in production", () => {
+  it("DASHBOARD_DEMO=true with NODE_ENV=production → one error naming DASHBOARD_DEMO; without NODE_ENV=production the demo starts", () => {
+    expect(() => loadEnv({ DASHBOARD_DEMO: "true", NODE_ENV: "production" })).toThrow(
+      /DASHBOARD_DEMO: is refused with NODE_ENV=production/,
+    );
+    expect(loadEnv({ DASHBOARD_DEMO: "true" }).demoDefaults).toContain("admin");
+  });
+});
