@@ -1,5 +1,5 @@
-import type { EventHandler } from "@fanfare-relay/worker/handler";
-import { findConsumerEmails, lockConsumers } from "@fanfare-relay/worker/consumer-email";
+import type { BatchHandler, QueuedEmail } from "@fanfare-relay/worker/handler";
+import { findConsumerEmails } from "@fanfare-relay/worker/consumer-email";
 import { drawWinnerEmail, drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
 import { mergeWinners } from "../draw-winners.ts";
 
@@ -22,48 +22,65 @@ function uniqueWinners(winners: readonly Winner[]): Winner[] {
   return [...byConsumer.values()];
 }
 
-export const winnersSelected: EventHandler<"draw.winners_selected"> = async (context) => {
-  const { tx, event, links } = context;
-  const { drawId, experienceId, totalEntries } = event.data;
-  const winners = uniqueWinners(event.data.winners);
-  const states = await mergeWinners(tx, drawId, experienceId, winners, "selection");
-  await context.recordAnalytics("draw_completed", {
-    drawId,
-    winnerCount: winners.length,
-    totalEntries,
-  });
-
-  // All winners' locks up front, in one order (findConsumerEmail would take them one by one in
-  // the event's order, and two selections sharing winners could deadlock).
-  await lockConsumers(
-    tx,
-    winners.map((winner) => winner.consumerId),
-  );
-  const statusOf = new Map(states.map((state) => [state.consumer_id, state.status]));
-  const now = Date.now();
-  // No mail for a prize already claimed or expired (reported before the selection), nor for a
-  // deadline already past (a late retry): the claim link would no longer work.
-  const mailable = winners.filter(
-    (winner) =>
-      statusOf.get(winner.consumerId) === "pending_claim" &&
-      new Date(winner.claimDeadline).getTime() > now,
-  );
-  const emails = await findConsumerEmails(
-    tx,
-    mailable.map((winner) => winner.consumerId),
-  );
-  for (const winner of mailable) {
-    const to = emails.get(winner.consumerId);
-    if (to === undefined) continue;
-    await context.queueEmail(
-      drawWinnerEmail({
-        key: drawWinnerEmailKey(drawId, winner.consumerId),
-        to,
-        shopUrl: links.shopUrl,
-        drawId,
-        claimToken: winner.claimToken,
-        claimDeadline: winner.claimDeadline,
-      }),
+export const winnersSelected: BatchHandler<"draw.winners_selected"> = {
+  async applyBatch({ tx, events, links, queueEmails, recordAnalytics }) {
+    // Every selection's winners, flattened in event-time order: a winner two selections of one
+    // draw name is merged twice, in that order (mergeWinners' rounds), as one at a time would.
+    const items = events.flatMap((event) =>
+      uniqueWinners(event.data.winners).map((winner) => ({ event, winner })),
     );
-  }
+    const statuses = await mergeWinners(
+      tx,
+      items.map(({ event, winner }) => ({
+        ...winner,
+        drawId: event.data.drawId,
+        experienceId: event.data.experienceId,
+      })),
+      "selection",
+    );
+    for (const event of events) {
+      const { drawId, totalEntries } = event.data;
+      recordAnalytics(event, "draw_completed", {
+        drawId,
+        winnerCount: uniqueWinners(event.data.winners).length,
+        totalEntries,
+      });
+    }
+
+    // No mail for a prize already claimed or expired (reported before the selection), nor for a
+    // deadline already past (a late retry): the claim link would no longer work. The status is
+    // the one right after that winner's own merge, as one event at a time would read it.
+    const now = Date.now();
+    const mailable = items.filter(
+      ({ winner }, index) =>
+        statuses[index] === "pending_claim" && new Date(winner.claimDeadline).getTime() > now,
+    );
+    if (mailable.length === 0) return;
+    // The batch already holds every winner's lock (taken in one sorted statement before any row
+    // was touched), so this read sees any email a consumer event committed concurrently.
+    const emails = await findConsumerEmails(
+      tx,
+      mailable.map(({ winner }) => winner.consumerId),
+    );
+    // One draft per key, the first selection's: a key already queued keeps its first mail, so
+    // one at a time a second selection of the same winner queues nothing.
+    const drafts = new Map<string, QueuedEmail<"draw.winners_selected">>();
+    for (const { event, winner } of mailable) {
+      const to = emails.get(winner.consumerId);
+      const key = drawWinnerEmailKey(event.data.drawId, winner.consumerId);
+      if (to === undefined || drafts.has(key)) continue;
+      drafts.set(key, {
+        event,
+        draft: drawWinnerEmail({
+          key,
+          to,
+          shopUrl: links.shopUrl,
+          drawId: event.data.drawId,
+          claimToken: winner.claimToken,
+          claimDeadline: winner.claimDeadline,
+        }),
+      });
+    }
+    await queueEmails([...drafts.values()]);
+  },
 };
