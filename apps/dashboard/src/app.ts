@@ -20,6 +20,7 @@ import { boardActionPolicy } from "./board/action-policy.ts";
 import { showDeadLettersLink } from "./board/dead-letters-link.ts";
 import { hideRefusedActions } from "./board/hidden-actions.ts";
 import { serveNoOutsideLinks } from "./board/no-third-party.ts";
+import { showPermanentFailureHint } from "./board/permanent-failure-hint.ts";
 import { viewerFlags } from "./board/viewer-flags.ts";
 import type { TrustProxy } from "./env.ts";
 import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
@@ -142,6 +143,7 @@ export async function buildApp(deps: DashboardDeps) {
   viewerFlags(app);
   hideRefusedActions(app);
   serveNoOutsideLinks(app);
+  showPermanentFailureHint(app);
   showDeadLettersLink(app, { db: deps.db, basePath });
   // An audit trail of what operators did to queues and jobs (never bodies: they hold payloads).
   app.addHook("onResponse", async (request, reply) => {

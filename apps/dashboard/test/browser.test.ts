@@ -8,9 +8,11 @@ import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, createDashboard, type DashboardHarness } from "./helpers.ts";
+import { countOpenDeadLetters } from "../src/board/dead-letters-link.ts";
+import { PERMANENT_FAILURE_HINT } from "../src/board/permanent-failure-hint.ts";
+import { ADMIN, createDashboard, VIEWER, type DashboardHarness } from "./helpers.ts";
 import {
   breakQueueParticipants,
   fixQueueParticipants,
@@ -52,19 +54,19 @@ async function launch(): Promise<Browser> {
   return browser;
 }
 
-async function loggedInPage(next = "/"): Promise<Page> {
+async function loggedInPage(next = "/", user = ADMIN): Promise<Page> {
   const page = await newPage();
   await page.goto(`${baseUrl}${next}`);
-  await page.fill("#username", ADMIN.username);
-  await page.fill("#password", ADMIN.password);
+  await page.fill("#username", user.username);
+  await page.fill("#password", user.password);
   await page.click("button[type=submit]");
   await page.waitForURL(`${baseUrl}${next}`);
   return page;
 }
 
-/** The icons of the job actions a card shows, e.g. ["refresh-cw", "pencil"]. */
-async function visibleJobActions(page: Page): Promise<string[]> {
-  const buttons = page
+/** The icons of the job actions the first card in `scope` shows, e.g. ["refresh-cw", "pencil"]. */
+async function visibleJobActions(scope: Page | Locator): Promise<string[]> {
+  const buttons = scope
     .locator("[class^='jobActions-'] > li")
     .first()
     .locator("xpath=..")
@@ -113,22 +115,12 @@ describe("dashboard in a browser", () => {
     const ui = await page.goto(`${baseUrl}/queue/${queueName}`);
     expect(ui?.status()).toBe(401);
     await expect(page.locator("form[action='/login'] #password").isVisible()).resolves.toBe(true);
+    // Nothing of the board's page before login: not the count of open dead letters, no script.
+    await expect(page.locator("#fanfare-nav, script[src]").count()).resolves.toBe(0);
 
     const api = await page.request.get(`${baseUrl}/api/queues`);
     expect(api.status()).toBe(401);
     expect(await api.json()).toMatchObject({ code: "DASHBOARD_UNAUTHENTICATED" });
-    await page.context().close();
-  });
-
-  it("the board's header shows Dead letters (N), and clicking it opens the Dead letters page", async () => {
-    const page = await loggedInPage("/");
-    // Once React has drawn its fixed header, the link must still be on top and clickable.
-    await page.locator("[class^='header-']").first().waitFor();
-    const link = page.getByRole("link", { name: /^Dead letters \(\d+\)$/ });
-    await link.waitFor();
-    await link.click();
-    await page.waitForURL(`${baseUrl}/dead-letters`);
-    await page.getByRole("heading", { name: "Dead letters" }).waitFor();
     await page.context().close();
   });
 
@@ -262,6 +254,115 @@ describe("guarantee: the board offers an admin only the actions the server allow
 
     await failed.retry("failed");
     await waitUntil(async () => (await failed.getState()) === "completed");
+    await page.context().close();
+  });
+
+  it("a failed job: Duplicate (an editor, then 403) never offered; once retried and completed: no Retry on its page, in the Completed list or the latest list, where it still counts as failed; a viewer: no action at all", async () => {
+    if (worker === undefined) throw new Error("no worker");
+    await breakQueueParticipants(worker.db);
+    const job = await worker.deliver(
+      sampleEvent("queue.consumer_entered", { consumerId: "con_browser_again" }),
+    );
+    expect(await job.getState()).toBe("failed");
+    const jobId = job.id ?? "";
+    const page = await loggedInPage(`/queue/${queueName}/${jobId}`);
+    await page.locator("[class^='statusDot-'][style*='--status-failed']").waitFor();
+    // Bull Board renders Retry, Duplicate, Update data and Clean for it; two are hidden.
+    await expect(page.locator("[class^='jobActions-'] > li").count()).resolves.toBe(4);
+    expect(await visibleJobActions(page)).toEqual(["refresh-cw", "pencil"]);
+    // A failure a retry can fix once its cause is gone: no permanent-failure hint.
+    await page.getByText(TRIGGER_MESSAGE).first().waitFor();
+    await expect(page.getByRole("note").count()).resolves.toBe(0);
+
+    await fixQueueParticipants(worker.db);
+    await job.retry("failed");
+    await waitUntil(async () => (await job.getState()) === "completed");
+    await page.reload();
+    await page.locator("[class^='statusDot-'][style*='--status-completed']").waitFor();
+    // Duplicate, Retry (it failed once) and Clean rendered; the server refuses the first two.
+    await expect(page.locator("[class^='jobActions-'] > li").count()).resolves.toBe(3);
+    expect(await visibleJobActions(page)).toEqual(["trash2"]);
+
+    const cardOf = (jobId: string) =>
+      page
+        .locator("[class^='card-']")
+        .filter({ has: page.locator("[class^='jobLink-']", { hasText: jobId }) });
+    await page.goto(`${baseUrl}/queue/${queueName}?status=completed`);
+    expect(await visibleJobActions(cardOf(jobId))).toEqual(["trash2"]);
+    await page.goto(`${baseUrl}/queue/${queueName}`);
+    await cardOf(jobId).locator("[class^='statusDot-'], [class^='jobLink-']").first().waitFor();
+    expect(await visibleJobActions(cardOf(jobId))).toEqual([]);
+    await page.context().close();
+
+    const viewer = await loggedInPage(`/queue/${queueName}?status=completed`, VIEWER);
+    await viewer.getByText(jobId, { exact: true }).waitFor();
+    await viewer.goto(`${baseUrl}/queue/${queueName}/${jobId}`);
+    await viewer.locator("[class^='statusDot-'][style*='--status-completed']").waitFor();
+    await expect(viewer.locator("[class^='jobActions-']").count()).resolves.toBe(0);
+    await expect(
+      viewer.locator("[class^='trailing-'] button[aria-haspopup=menu]").count(),
+    ).resolves.toBe(0);
+    await viewer.goto(`${baseUrl}/queue/${queueName}?status=completed`);
+    await viewer.getByText(jobId, { exact: true }).waitFor();
+    await expect(viewer.locator("[class^='jobActions-']").count()).resolves.toBe(0);
+    await expect(viewer.getByRole("button", { name: "Clean all" }).count()).resolves.toBe(0);
+    await viewer.context().close();
+  });
+});
+
+describe("guarantee: the board says what to do about a failure no retry can fix, opens any job id from its own list, and shows the way to the dead letters", () => {
+  it("data that fails its schema (WORKER_INVALID_PAYLOAD), event id with `:`, a space and non-ASCII: Bull Board's Failed list links to the job, whose page shows the error and, next to it, that retrying alone fails again and to Update data first", async () => {
+    if (worker === undefined) throw new Error("no worker");
+    const event = sampleEvent(
+      "queue.consumer_entered",
+      { consumerId: "con_browser_bad_data", position: "first" },
+      { id: "pay:7 ü β" },
+    );
+    const failed = await worker.deliver(event);
+    expect(await failed.getState()).toBe("failed");
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toContain("WORKER_INVALID_PAYLOAD");
+    const jobId = failed.id ?? "";
+    expect(jobId).toBe(jobIdForEvent(event.id));
+
+    const page = await loggedInPage(`/queue/${queueName}?status=failed`);
+    const link = page.locator("[class^='jobLink-']", { hasText: jobId });
+    const card = page.locator("[class^='card-']").filter({ has: link });
+    await card.getByText("WORKER_INVALID_PAYLOAD").first().waitFor();
+    await expect(card.getByRole("note").textContent()).resolves.toBe(PERMANENT_FAILURE_HINT);
+
+    await link.click();
+    await page.waitForURL(`${baseUrl}/queue/${queueName}/${jobId}?status=failed`);
+    await page.getByText("WORKER_INVALID_PAYLOAD").first().waitFor();
+    await page.getByText("data.position").first().waitFor();
+    const hint = page.getByRole("note");
+    await hint.waitFor();
+    expect(await hint.textContent()).toBe(PERMANENT_FAILURE_HINT);
+    expect(await hint.isVisible()).toBe(true);
+    await expect(page.getByText("Job not found").count()).resolves.toBe(0);
+    // The hint names the fix, and the fix is offered: Update data next to Retry.
+    expect(await visibleJobActions(page)).toEqual(["refresh-cw", "pencil"]);
+    // Another tab, then back to Error: one hint, not one per render.
+    await page.getByRole("tab", { name: "Data" }).click();
+    await page.getByRole("tab", { name: "Error" }).click();
+    await page.getByRole("note").waitFor();
+    await expect(page.getByRole("note").count()).resolves.toBe(1);
+    await page.context().close();
+  });
+
+  it("the header's Dead letters (N) entry: visible over Bull Board's header, N = the open dead letters, and it opens the Dead letters page", async () => {
+    if (worker === undefined) throw new Error("no worker");
+    const open = await countOpenDeadLetters(worker.db);
+    expect(open).toBeGreaterThan(0);
+    const page = await loggedInPage("/");
+    // Once React has drawn its fixed header, the link must still be on top and clickable.
+    await page.locator("[class^='header-']").first().waitFor();
+    const link = page.getByRole("link", { name: `Dead letters (${String(open)})`, exact: true });
+    await link.waitFor();
+    expect(await link.isVisible()).toBe(true);
+    await link.click();
+    await page.waitForURL(`${baseUrl}/dead-letters`);
+    await page.getByRole("heading", { name: "Dead letters" }).waitFor();
     await page.context().close();
   });
 });

@@ -64,9 +64,10 @@ export async function registerBoard(
 }
 
 /**
- * Rewrites the board's HTML page (a GET of one of its UI routes answered with `text/html`) with
- * `rewrite`; every other response passes through untouched. The dashboard's additions to Bull
- * Board's page (hidden actions, no outside links, the dead-letters link) each register one.
+ * Rewrites the board's HTML page (a GET of one of its UI routes answered 200 with `text/html`) with
+ * `rewrite`; every other response passes through untouched, the login page among them. The
+ * dashboard's additions to Bull Board's page (hidden actions, no outside links, the dead-letters
+ * link, the permanent-failure hint) each register one.
  */
 export function rewriteBoardPage(
   app: FastifyInstance,
@@ -75,6 +76,8 @@ export function rewriteBoardPage(
   app.addHook("onSend", async (request, reply, payload) => {
     if (
       request.method !== "GET" ||
+      // Not the login page the guard answers on these routes: nothing of the board before login.
+      reply.statusCode !== 200 ||
       !BOARD_ENTRY_ROUTES.includes(request.routeOptions.url ?? "") ||
       typeof payload !== "string" ||
       !String(reply.getHeader("content-type")).startsWith("text/html")
