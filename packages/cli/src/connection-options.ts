@@ -4,10 +4,12 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { z } from "zod";
 import { CliError } from "./cli-error.ts";
+import { LOCAL_PREFIX } from "./env-files.ts";
 
 /** The PGlite host that `pnpm start` runs for all apps. */
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5433/postgres";
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+/** The apps' default; the CLI run from the repository gets pnpm start's instead (see cliEnv). */
 export const DEFAULT_PREFIX = "fanfare";
 /** `pnpm start`'s local mail catcher, as for the workers. */
 export const DEFAULT_SMTP_URL = "smtp://127.0.0.1:1025";
@@ -48,7 +50,7 @@ const sources: Record<SimpleKey, Source> = {
     flag: "--prefix <prefix>",
     env: "REDIS_PREFIX",
     fallback: DEFAULT_PREFIX,
-    description: `BullMQ key prefix (default: $REDIS_PREFIX, else ${DEFAULT_PREFIX})`,
+    description: `BullMQ key prefix (default: $REDIS_PREFIX, else ${LOCAL_PREFIX} as for pnpm start when .env or .env.example is read, else ${DEFAULT_PREFIX})`,
   },
   smtpUrl: {
     flag: "--smtp-url <url>",

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendCommand } from "../src/commands/send.ts";
-import { cliEnv, loadEnvFiles, REPOSITORY_ROOT } from "../src/env-files.ts";
+import { DEFAULT_PREFIX, parseConnectionConfig } from "../src/connection-options.ts";
+import { cliEnv, LOCAL_PREFIX, loadEnvFiles, REPOSITORY_ROOT } from "../src/env-files.ts";
 import { runCommand } from "./send-run.ts";
 import { SECRET, startIngest, type Ingest } from "./simulate-relay.ts";
 
@@ -88,6 +89,42 @@ describe("loadEnvFiles", () => {
       SMTP_URL: "",
       DATABASE_URL: "postgres://file/db",
     });
+  });
+});
+
+describe("the CLI's Redis prefix", () => {
+  const prefixOf = (env: NodeJS.ProcessEnv) => parseConnectionConfig(["prefix"], {}, env).prefix;
+
+  it("a .env of one's own without REDIS_PREFIX → pnpm start's fanfare-local, not fanfare", async () => {
+    const folder = await folderWith("own-env", {
+      ".env": "FANFARE_WEBHOOK_SECRETS=whsec_mine\n",
+      ".env.example": "REDIS_PREFIX=from-example\n",
+    });
+    expect(LOCAL_PREFIX).toBe("fanfare-local");
+    expect(prefixOf(cliEnv(folder, {}))).toBe(LOCAL_PREFIX);
+    // Empty counts as unset, in the file and in the environment, as for pnpm start.
+    expect(prefixOf(cliEnv(folder, { REDIS_PREFIX: "" }))).toBe(LOCAL_PREFIX);
+    const emptyInFile = await folderWith("empty-prefix", { ".env": "REDIS_PREFIX=\n" });
+    expect(prefixOf(cliEnv(emptyInFile, {}))).toBe(LOCAL_PREFIX);
+  });
+
+  it("REDIS_PREFIX in the file or the environment → that one; the --prefix flag over both", async () => {
+    const folder = await folderWith("set-prefix", { ".env": "REDIS_PREFIX=shared-dev\n" });
+    expect(prefixOf(cliEnv(folder, {}))).toBe("shared-dev");
+    expect(prefixOf(cliEnv(folder, { REDIS_PREFIX: "mine" }))).toBe("mine");
+    expect(parseConnectionConfig(["prefix"], { prefix: "flag" }, cliEnv(folder, {})).prefix).toBe(
+      "flag",
+    );
+  });
+
+  it("the repository's own .env.example → fanfare-local", () => {
+    expect(prefixOf(cliEnv(REPOSITORY_ROOT, {}))).toBe(LOCAL_PREFIX);
+  });
+
+  it("neither file (no local system to agree with) → the apps' default, fanfare", async () => {
+    const folder = await folderWith("no-files", {});
+    expect(cliEnv(folder, {}).REDIS_PREFIX).toBeUndefined();
+    expect(prefixOf(cliEnv(folder, {}))).toBe(DEFAULT_PREFIX);
   });
 });
 
