@@ -1,15 +1,17 @@
-// Starts the whole system on this machine: every app as its own process, with prefixed logs.
+// Starts the whole system on this machine: every app as its own process, with prefixed logs
+// (pretty-printed; LOG_FORMAT=json keeps the apps' JSON lines).
 // Configuration: the environment, then .env, then .env.example (local demo defaults).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
+import { createDemoShop, listenDemoShop } from "./demo-shop.mjs";
+import { createLineFormatter, logFormatOf, prefixLines } from "./log-format.mjs";
+import { DEMO_SHOP_PORT, LOCAL_PREFIX, dashboardUrl } from "./start-config.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const families = ["queue", "draw", "auction", "experience", "consumer"];
-// pnpm start's own key prefix: a shared dev Redis may hold another system's `fanfare` jobs.
-const LOCAL_PREFIX = "fanfare-local";
 function loadDotEnv() {
   const file = [".env", ".env.example"].map((f) => `${root}${f}`).find((f) => existsSync(f));
   return file
@@ -48,13 +50,23 @@ function speaksSmtp(host, port) {
   });
 }
 
+// Colour only on a terminal: piped to a file or jq, the lines stay free of escape codes.
+const formatters = new Map();
+function formatterFor(out) {
+  if (!formatters.has(out)) {
+    formatters.set(out, createLineFormatter({ format: logFormat, colorize: Boolean(out.isTTY) }));
+  }
+  return formatters.get(out);
+}
+
 function prefixed(name, color, stream, out) {
   let pending = "";
+  const format = formatterFor(out);
   stream.on("data", (chunk) => {
     pending += chunk.toString();
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
-    for (const line of lines) out.write(`\x1b[${color}m[${name}]\x1b[0m ${line}\n`);
+    for (const line of lines) out.write(prefixLines(name, color, format(line), Boolean(out.isTTY)));
   });
 }
 
@@ -66,6 +78,12 @@ const fileValues = REDIS_MODES.some((name) => process.env[name])
   ? Object.fromEntries(Object.entries(values).filter(([name]) => !REDIS_MODES.includes(name)))
   : values;
 const env = { ...fileValues, ...process.env };
+// How the apps' lines are printed: pretty (default) or json (as the apps write them, for jq).
+const logFormat = logFormatOf(env.LOG_FORMAT);
+if (logFormat === undefined) {
+  console.error(`LOG_FORMAT=${env.LOG_FORMAT} is not one of pretty, json.`);
+  process.exit(1);
+}
 // Empty means unset, as for the apps; an explicit prefix (environment or .env) is kept.
 const prefixSource = env.REDIS_PREFIX
   ? process.env.REDIS_PREFIX
@@ -118,6 +136,9 @@ const startMail = !env.SMTP_URL;
 const pglitePort = portOf("PGLITE_PORT", "5433");
 const pgliteHost = env.PGLITE_HOST || "127.0.0.1";
 const mailPort = portOf("MAIL_CATCHER_PORT", "1025");
+// Without SHOP_URL the mails' links (checkout, claim, auction) point at a demo shop served here.
+const startShop = !env.SHOP_URL;
+const shopPort = portOf("DEMO_SHOP_PORT", String(DEMO_SHOP_PORT));
 
 // Every port this script would listen on, checked before anything starts: a taken port names
 // the variable that moves it.
@@ -132,6 +153,9 @@ const wanted = [
   { port: dashboardPort, host, variable: "DASHBOARD_PORT", what: "dashboard" },
   ...(startPglite
     ? [{ port: pglitePort, host: pgliteHost, variable: "PGLITE_PORT", what: "PGlite host" }]
+    : []),
+  ...(startShop
+    ? [{ port: shopPort, host: "127.0.0.1", variable: "DEMO_SHOP_PORT", what: "demo shop" }]
     : []),
 ];
 const problems = [];
@@ -175,6 +199,7 @@ process.on("exit", () => {
   }
 });
 let localRedis;
+let demoShop;
 let localPglite;
 let localMail;
 
@@ -305,6 +330,17 @@ if (startMail) {
   }
 }
 
+let shopUrl = env.SHOP_URL;
+if (startShop) {
+  demoShop = createDemoShop();
+  try {
+    shopUrl = await listenDemoShop(demoShop, shopPort);
+  } catch (error) {
+    console.error(`demo shop: cannot listen on 127.0.0.1:${shopPort} (${String(error)})`);
+    process.exit(1);
+  }
+}
+
 for (const app of apps) {
   const child = spawn(
     process.execPath,
@@ -315,6 +351,7 @@ for (const app of apps) {
         ...env,
         DATABASE_URL: database,
         SMTP_URL: smtpUrl,
+        SHOP_URL: shopUrl,
         SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
         ...app.env,
       },
@@ -341,12 +378,14 @@ console.log(
     `  webhooks  POST http://localhost:${port}/webhooks/fanfare\n` +
     `  health    http://localhost:${port}/healthz  http://localhost:${port}/readyz\n` +
     `  metrics   http://localhost:${port}/metrics\n` +
-    `  dashboard http://localhost:${apps.at(-1).env.PORT}/  ${demoDashboard ? "(demo logins: admin / admin, read-only viewer / viewer)" : ""}\n` +
+    `  dashboard ${dashboardUrl(dashboardPort, env.DASHBOARD_BASE_PATH)}  ${demoDashboard ? "(demo logins: admin / admin, read-only viewer / viewer)" : ""}\n` +
     `  workers   ${apps
       .filter((app) => app.name.startsWith("worker-"))
       .map((app) => `${app.name} http://localhost:${app.env.PORT}/healthz`)
       .join("\n            ")}\n` +
     `  mail      ${localMail ? `local catcher at ${smtpUrl}, saved as .eml under .data/mail` : smtpUrl}\n` +
+    `  shop      ${demoShop ? `${shopUrl} (demo pages the mails link to; SHOP_URL unset)` : `${shopUrl} (SHOP_URL)`}\n` +
+    `  logs      ${logFormat === "json" ? "JSON as the apps write it (LOG_FORMAT=json)" : "pretty-printed (LOG_FORMAT=json for the raw JSON)"}\n` +
     `  redis     keys under "${env.REDIS_PREFIX}:" (clear: redis-cli --scan --pattern '${env.REDIS_PREFIX}:*' | xargs -r redis-cli del)\n` +
     `  database  ${localPglite ? `PGlite (${env.PGLITE_DATA_DIR ?? ".data/pglite"}) at ${database}` : "DATABASE_URL"}\n` +
     `Press Ctrl-C to stop.\n`,
@@ -363,6 +402,7 @@ function stop(code = 0) {
     child.once("exit", next);
     child.kill("SIGTERM");
   };
+  demoShop?.close();
   const done = () =>
     stopChild(localPglite, () =>
       stopChild(localMail, () => stopChild(localRedis, () => process.exit(code))),

@@ -34,7 +34,9 @@ export function workerEnvSchema(defaultPort: number) {
         .url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" })
         .default("smtp://127.0.0.1:1025"),
       MAIL_FROM: z.string().min(3).default("Fanfare Relay <no-reply@fanfare-relay.local>"),
-      SHOP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000"),
+      // Base of the links in mails. The default is pnpm start's demo shop (scripts/demo-shop.mjs),
+      // as SMTP_URL's is its mail catcher; a deployment sets its own (docker-compose requires it).
+      SHOP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3002"),
       OPS_ALERT_EMAIL: z.email().optional(),
       FAILURE_ALERT_THRESHOLD: integer(1, 10),
       FAILURE_ALERT_WINDOW_SECONDS: integer(1, 300),
