@@ -46,16 +46,22 @@ export interface AppProcess {
 }
 
 /**
- * Starts `apps/<name>`'s compiled build (see buildApps) and resolves once it logs `<readyText>` (its "… ready" start line).
+ * Starts `apps/<name>`'s compiled build (see buildApps), or its sources, and resolves once it logs `<readyText>` (its "… ready" start line).
  * Rejects with its last output when it exits first or logs "not ready".
  */
 export async function startApp(
   name: string,
   env: Record<string, string>,
   readyText: string,
+  run: "build" | "source" = "build",
   startTimeoutMs = 60_000,
 ): Promise<AppProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["dist/main.js"], {
+  // "source": the TypeScript sources under tsx, as `pnpm start` runs them.
+  const args =
+    run === "build"
+      ? ["dist/main.js"]
+      : ["--conditions=development", "--import", "tsx", "src/main.ts"];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: `${appsDir}${name}`,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

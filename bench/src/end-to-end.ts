@@ -34,13 +34,18 @@ const { values } = parseArgs({
     concurrency: { type: "string" },
     seed: { type: "string", default: "1" },
     "stall-seconds": { type: "string", default: "120" },
+    // The apps' TypeScript sources under tsx (how `pnpm start` runs them) instead of their
+    // compiled production build: the before/after of compiling.
+    "from-source": { type: "boolean", default: false },
   },
 });
 const total = Number(values.events);
 const connections = Number(values.connections);
 const stallMs = Number(values["stall-seconds"]) * 1000;
 if (!Number.isInteger(total) || total < 10 || !(connections >= 1)) {
-  console.error("usage: --events <n ≥ 10> --connections <n> [--concurrency <n>] [--seed <n>]");
+  console.error(
+    "usage: --events <n ≥ 10> --connections <n> [--concurrency <n>] [--seed <n>] [--from-source]",
+  );
   process.exit(2);
 }
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -93,10 +98,11 @@ try {
     LOG_LEVEL: "info",
     ...(values.concurrency === undefined ? {} : { WORKER_CONCURRENCY: values.concurrency }),
   });
-  buildApps(["ingest", ...families.map((family) => `worker-${family}`)]);
+  const run = values["from-source"] ? "source" : "build";
+  if (run === "build") buildApps(["ingest", ...families.map((family) => `worker-${family}`)]);
   const workerApps = await Promise.all(
     families.map(async (family) =>
-      startApp(`worker-${family}`, await workerEnv(), `worker-${family} ready`),
+      startApp(`worker-${family}`, await workerEnv(), `worker-${family} ready`, run),
     ),
   );
   apps.push(...workerApps);
@@ -112,6 +118,7 @@ try {
       LOG_LEVEL: "info",
     },
     "ingest ready",
+    run,
   );
   apps.push(ingest);
 
