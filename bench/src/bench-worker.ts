@@ -1,4 +1,4 @@
-// One worker-queue (or worker-consumer) replica wired as its app wires it: its own database pool,
+// One worker-queue (worker-consumer, worker-draw) replica wired as its app wires it: its own database pool,
 // Redis connection and SMTP pool.
 import { connect } from "@fanfare-relay/db/connect";
 import { createLogger } from "@fanfare-relay/logging/logger";
@@ -9,14 +9,15 @@ import { createMailer } from "@fanfare-relay/worker/mailer";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { sql } from "kysely";
 import { pino } from "pino";
-// By path: bench/package.json does not list @fanfare-relay/worker-consumer among its dependencies.
 import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
-import { noopConsumerHandlers, noopQueueHandlers } from "./noop-handlers.ts";
+// By path: bench/package.json does not list @fanfare-relay/worker-draw among its dependencies.
+import { drawHandlers } from "../../apps/worker-draw/src/handlers.ts";
+import { noopConsumerHandlers, noopDrawHandlers, noopQueueHandlers } from "./noop-handlers.ts";
 
 export type HandlerSet = "domain" | "noop";
 
 /** The families the worker benchmarks can drain. */
-export type BenchFamily = "queue" | "consumer";
+export type BenchFamily = "queue" | "consumer" | "draw";
 
 export interface BenchWorkerConfig {
   databaseUrl: string;
@@ -44,6 +45,10 @@ const queueSets: Record<HandlerSet, HandlerMap<"queue">> = {
 const consumerSets: Record<HandlerSet, HandlerMap<"consumer">> = {
   domain: consumerHandlers,
   noop: noopConsumerHandlers,
+};
+const drawSets: Record<HandlerSet, HandlerMap<"draw">> = {
+  domain: drawHandlers,
+  noop: noopDrawHandlers,
 };
 
 /** Resolves with the worker connected and warmed up, but not taking jobs until start(). */
@@ -74,7 +79,9 @@ export async function startBenchWorker(config: BenchWorkerConfig): Promise<Bench
   const worker =
     family === "consumer"
       ? createWorker({ ...deps, family, handlers: consumerSets[config.handlers] })
-      : createWorker({ ...deps, family, handlers: queueSets[config.handlers] });
+      : family === "draw"
+        ? createWorker({ ...deps, family, handlers: drawSets[config.handlers] })
+        : createWorker({ ...deps, family, handlers: queueSets[config.handlers] });
   const durations: number[] = [];
   worker.worker.on("completed", (job) => {
     if (job.finishedOn !== undefined && job.processedOn !== undefined) {

@@ -20,3 +20,11 @@ export const noopConsumerHandlers: HandlerMap<"consumer"> = {
   "consumer.authenticated": nothing,
   "consumer.linked": nothing,
 };
+
+/** The same baseline for the draw family. */
+export const noopDrawHandlers: HandlerMap<"draw"> = {
+  "draw.entry_created": nothing,
+  "draw.winners_selected": nothing,
+  "draw.prize_claimed": nothing,
+  "draw.prize_expired": nothing,
+};

@@ -1,5 +1,5 @@
 // One measured run: a fresh database, Redis prefix and SMTP server; the family's queue pre-filled
-// through the EventProducer, then drained by worker-queue (or worker-consumer) replicas.
+// through the EventProducer, then drained by worker-queue (worker-consumer, worker-draw) replicas.
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { EventProducer } from "@fanfare-relay/queues/producer";
 import { createProducerConnection } from "@fanfare-relay/queues/redis-connection";
@@ -15,6 +15,7 @@ import type { BenchFamily, HandlerSet } from "./bench-worker.ts";
 import { checkRun } from "./check-run.ts";
 import { consumerEventMix } from "./consumer-event-mix.ts";
 import { cpuShares, cpuSnapshot, type CpuShares } from "./cpu-sampler.ts";
+import { drawEventMix } from "./draw-event-mix.ts";
 import { queueEventMix } from "./queue-event-mix.ts";
 import { forkedWorker, inProcessWorker, type WorkerHandle } from "./worker-handle.ts";
 
@@ -84,6 +85,27 @@ function benchMix(family: BenchFamily, total: number): BenchMix {
                 token: `adm_tok_${consumerId}`,
                 expires_at: new Date(Date.now() + 3_600_000),
                 status: "active",
+              })),
+            )
+            .execute(),
+        ),
+    };
+  }
+  if (family === "draw") {
+    const mix = drawEventMix(total);
+    // Every entrant signed in with an email before the draw: each winner whose selection applies
+    // before their claim or expiry is mailed the claim link.
+    return {
+      events: mix.events,
+      seed: (db) =>
+        inChunks(mix.consumerIds, (chunk) =>
+          db
+            .insertInto("consumers")
+            .values(
+              chunk.map((consumerId) => ({
+                id: consumerId,
+                email: `${consumerId}@example.test`,
+                email_observed_at: new Date(),
               })),
             )
             .execute(),

@@ -3,17 +3,19 @@
 // handlers in one PostgreSQL transaction → outbox mail over SMTP), against real PostgreSQL, Redis
 // and SMTP. Each configuration also runs with no-op handlers, which leaves only the claim and the
 // queue's own cost. `--family consumer` drains worker-consumer instead, with the consumer events
-// of the drop mix (sign-ins and account links; every tenth consumer owed a "You're in!" mail).
+// of the drop mix (sign-ins and account links; every tenth consumer owed a "You're in!" mail);
+// `--family draw` drains worker-draw with the drop's draw events (entries, selections, claims,
+// expiries; every winner's email known).
 // Usage: pnpm --filter @fanfare-relay/bench workers
 //          [-- --events 20000 --workers 1 --concurrency 100 --batch-size 50 --fork
-//              --handlers domain|noop|both --family queue|consumer]
+//              --handlers domain|noop|both --family queue|consumer|draw]
 // Workers run in this process; --fork gives each one a process of its own, as replicas are
 // deployed. Without --workers or --concurrency it runs 1 × 100 (workers × concurrency) in this
 // process and 2 × 100 in two processes; --batch-size overrides the worker's default (50).
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { CpuShares } from "./cpu-sampler.ts";
-import type { HandlerSet } from "./bench-worker.ts";
+import type { BenchFamily, HandlerSet } from "./bench-worker.ts";
 import {
   runWorkerBench,
   type WorkerBenchOptions,
@@ -54,8 +56,8 @@ const handlerChoices: Record<string, HandlerSet[]> = {
   noop: ["noop"],
 };
 const handlerSets = handlerChoices[values.handlers];
-const family =
-  values.family === "consumer" || values.family === "queue" ? values.family : undefined;
+const benchFamilies: readonly BenchFamily[] = ["queue", "consumer", "draw"];
+const family = benchFamilies.find((name) => name === values.family);
 if (
   handlerSets === undefined ||
   family === undefined ||
@@ -64,7 +66,7 @@ if (
   configurations.some((c) => !(c.workers >= 1 && c.concurrency >= 1))
 ) {
   console.error(
-    "usage: --events <n ≥ 10> --workers <n> --concurrency <n> [--fork] --handlers both|domain|noop --family queue|consumer",
+    "usage: --events <n ≥ 10> --workers <n> --concurrency <n> [--fork] --handlers both|domain|noop --family queue|consumer|draw",
   );
   process.exit(2);
 }

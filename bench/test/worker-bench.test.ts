@@ -1,5 +1,6 @@
 import { testRedisUrl } from "@fanfare-relay/testing/redis";
 import { describe, expect, it } from "vitest";
+import { drawEventMix } from "../src/draw-event-mix.ts";
 import { queueEventMix } from "../src/queue-event-mix.ts";
 import { runWorkerBench } from "../src/run-worker-bench.ts";
 
@@ -15,6 +16,23 @@ describe("queueEventMix", () => {
       1_001 - mix.consumers.length - mix.admitted,
     );
     expect(mix.admitted / mix.consumers.length).toBeCloseTo(0.4, 1);
+  });
+});
+
+describe("drawEventMix", () => {
+  it("makes exactly the draw events asked for, each id once, every winner claimed or expired", () => {
+    const mix = drawEventMix(2_500);
+    expect(mix.events).toHaveLength(2_500);
+    expect(new Set(mix.events.map((event) => event.id)).size).toBe(2_500);
+    expect(mix.events.every((event) => event.type.startsWith("draw."))).toBe(true);
+    const ofType = (type: string) => mix.events.filter((event) => event.type === type);
+    const winners = ofType("draw.winners_selected").flatMap(
+      (event) => event.data.winners as unknown[],
+    );
+    expect(winners.length).toBeGreaterThan(0);
+    expect(ofType("draw.prize_claimed").length + ofType("draw.prize_expired").length).toBe(
+      winners.length,
+    );
   });
 });
 
