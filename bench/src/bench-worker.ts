@@ -11,7 +11,7 @@ import { sql } from "kysely";
 import { pino } from "pino";
 import { consumerHandlers } from "@fanfare-relay/worker-consumer/handlers";
 // By path: bench/package.json does not list @fanfare-relay/worker-draw among its dependencies.
-import { drawHandlers } from "../../apps/worker-draw/src/handlers.ts";
+import { drawHandlers } from "@fanfare-relay/worker-draw/handlers";
 import { noopConsumerHandlers, noopDrawHandlers, noopQueueHandlers } from "./noop-handlers.ts";
 
 export type HandlerSet = "domain" | "noop";
