@@ -83,6 +83,9 @@ export interface DashboardEnv extends Omit<
   demoDefaults: ("admin" | "viewer" | "session secret")[];
 }
 
+/** The admin's user name when only DASHBOARD_ADMIN_PASSWORD is set. */
+export const DEFAULT_ADMIN_USER = "admin";
+
 /** Demo users whose password is their name: for a laptop, never for a reachable server. */
 export const DEMO_USERS = {
   admin: { username: "admin", password: "admin" },
@@ -94,7 +97,13 @@ function resolveAuth(raw: RawEnv, problems: string[]) {
   const users: UserCredentials[] = [];
   const demo = raw.DASHBOARD_DEMO;
 
-  const admin = { user: raw.DASHBOARD_ADMIN_USER, password: raw.DASHBOARD_ADMIN_PASSWORD };
+  // A password alone logs in as "admin" (the name .env.example and docker-compose suggest).
+  const admin = {
+    user:
+      raw.DASHBOARD_ADMIN_USER ??
+      (raw.DASHBOARD_ADMIN_PASSWORD === undefined ? undefined : DEFAULT_ADMIN_USER),
+    password: raw.DASHBOARD_ADMIN_PASSWORD,
+  };
   if (admin.user !== undefined && admin.password !== undefined) {
     users.push({ username: admin.user, password: admin.password, role: "admin" });
   } else if (admin.user === undefined && admin.password === undefined && demo) {

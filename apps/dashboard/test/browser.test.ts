@@ -7,11 +7,11 @@ import { familyQueueNames } from "@fanfare-relay/events/families";
 import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
 import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { countOpenDeadLetters } from "../src/board/dead-letters-link.ts";
 import { PERMANENT_FAILURE_HINT } from "../src/board/permanent-failure-hint.ts";
+import { launchChromium } from "./chromium.ts";
 import { ADMIN, createDashboard, VIEWER, type DashboardHarness } from "./helpers.ts";
 import {
   breakQueueParticipants,
@@ -20,7 +20,6 @@ import {
   TRIGGER_MESSAGE,
 } from "./failing-trigger.ts";
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const queueName = familyQueueNames.queue;
 
 let worker: WorkerHarness | undefined;
@@ -40,17 +39,9 @@ afterAll(async () => {
   await worker?.close();
 });
 
-/**
- * Launched by the tests themselves, so that a missing Chromium fails each of them with this
- * message instead of leaving them skipped: CI installs it (scripts/ensure-chromium.sh).
- */
+/** One Chromium for the file, launched by the first test that needs it. */
 async function launch(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `Chromium not found at ${chromiumPath}: install it (Debian: apt-get install chromium, or bash scripts/ensure-chromium.sh) or set CHROMIUM_PATH`,
-    );
-  }
-  browser ??= await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  browser ??= await launchChromium();
   return browser;
 }
 

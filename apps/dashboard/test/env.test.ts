@@ -49,6 +49,13 @@ describe("loadEnv", () => {
     ).toContain("must differ");
   });
 
+  it("DASHBOARD_ADMIN_PASSWORD without DASHBOARD_ADMIN_USER → the admin is named admin", () => {
+    const { DASHBOARD_ADMIN_USER: _user, ...withoutUser } = production;
+    expect(loadEnv(withoutUser).users).toContainEqual(
+      expect.objectContaining({ username: "admin", role: "admin" }),
+    );
+  });
+
   it("never repeats a value in its message", () => {
     const message = problems({
       ...production,

@@ -75,6 +75,7 @@ function envFor(app: string, port: number): Record<string, string> {
     ...common,
     DATABASE_URL: database.url,
     SMTP_URL: smtp.url,
+    SHOP_URL: "https://shop.test",
     MAIL_FROM: "Shop <s@s.test>",
   };
 }

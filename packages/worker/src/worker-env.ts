@@ -12,6 +12,9 @@ import { z } from "zod";
 
 export { ConfigError };
 
+/** Settings whose defaults are `pnpm start`'s local stand-ins: required with NODE_ENV=production. */
+const LOCAL_DEFAULTS = ["DATABASE_URL", "SMTP_URL", "SHOP_URL"] as const;
+
 /** Settings every worker app shares; each app parses them once, in its own src/env.ts. */
 export function workerEnvSchema(defaultPort: number) {
   return z
@@ -60,11 +63,34 @@ export function workerEnvSchema(defaultPort: number) {
 
 export type WorkerEnv = z.infer<ReturnType<typeof workerEnvSchema>>;
 
-/** Every problem is reported in one message; empty strings (`PORT=` in .env) mean "not set". */
+/**
+ * Every problem is reported in one message; empty strings (`PORT=` in .env) mean "not set".
+ * With NODE_ENV=production (the images set it) DATABASE_URL, SMTP_URL and SHOP_URL must be set:
+ * their defaults (the embedded PGlite, the local mail catcher, the demo shop) are for a laptop.
+ * Throws ConfigError.
+ */
 export function parseWorkerEnv(
   app: string,
   defaultPort: number,
   env: Record<string, string | undefined>,
 ): WorkerEnv {
-  return parseEnv(app, workerEnvSchema(defaultPort), env);
+  const production = env.NODE_ENV === "production";
+  const schema = workerEnvSchema(defaultPort).superRefine((_, context) => {
+    if (!production) return;
+    for (const name of LOCAL_DEFAULTS) {
+      if ((env[name] ?? "").trim() !== "") continue;
+      context.addIssue({
+        code: "custom",
+        path: [name],
+        message: `is required with NODE_ENV=production (without it the worker would use ${LOCAL_STAND_INS[name]})`,
+      });
+    }
+  });
+  return parseEnv(app, schema, env);
 }
+
+const LOCAL_STAND_INS: Record<(typeof LOCAL_DEFAULTS)[number], string> = {
+  DATABASE_URL: "an embedded PGlite database in PGLITE_DATA_DIR",
+  SMTP_URL: "pnpm start's local mail catcher",
+  SHOP_URL: "pnpm start's demo shop in mail links",
+};

@@ -24,3 +24,23 @@ describe("worker settings", () => {
     );
   });
 });
+
+describe("guarantee: a production worker never falls back to the local stand-ins", () => {
+  it("NODE_ENV=production without DATABASE_URL, SMTP_URL and SHOP_URL → one error naming all three; set, or without NODE_ENV=production → accepted", () => {
+    expect(() => parseWorkerEnv("worker-queue", 9101, { NODE_ENV: "production" })).toThrow(
+      /DATABASE_URL: is required with NODE_ENV=production[\s\S]*SMTP_URL: is required[\s\S]*SHOP_URL: is required/,
+    );
+    const set = {
+      DATABASE_URL: "postgres://db.internal/fanfare",
+      SMTP_URL: "smtp://relay.internal:587",
+      SHOP_URL: "https://shop.example",
+    };
+    expect(parseWorkerEnv("worker-queue", 9101, { NODE_ENV: "production", ...set }).SHOP_URL).toBe(
+      "https://shop.example",
+    );
+    expect(() =>
+      parseWorkerEnv("worker-queue", 9101, { NODE_ENV: "production", ...set, SHOP_URL: " " }),
+    ).toThrow(/SHOP_URL: is required with NODE_ENV=production/);
+    expect(parseWorkerEnv("worker-queue", 9101, {}).DATABASE_URL).toBeUndefined();
+  });
+});
