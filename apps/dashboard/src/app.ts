@@ -71,7 +71,10 @@ function errorHandler(error: FastifyError, request: FastifyRequest, reply: Fasti
   const response = errorResponse(error);
   if (response.serverFault) {
     const cause = error instanceof DashboardError ? (error.cause ?? error) : error;
-    request.log.error({ err: cause }, error.message);
+    // Our own messages are ours; anything else's (PostgreSQL's quotes values) only in `err`,
+    // where the logger's serializer redacts it.
+    const message = error instanceof DashboardError ? error.message : "request failed";
+    request.log.error({ err: cause }, message);
   }
   if (response.body.code === "DASHBOARD_UNAVAILABLE") reply.header("retry-after", "5");
   return reply.code(response.status).send(response.body);

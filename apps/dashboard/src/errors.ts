@@ -1,6 +1,7 @@
 /** Stable, documented error codes; the HTTP status is fixed per code. */
 export const errorStatus = {
   DASHBOARD_BAD_REQUEST: 400,
+  DASHBOARD_INVALID_JOB_DATA: 400,
   DASHBOARD_UNAUTHENTICATED: 401,
   DASHBOARD_BAD_CREDENTIALS: 401,
   DASHBOARD_READ_ONLY: 403,

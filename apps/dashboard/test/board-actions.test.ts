@@ -1,6 +1,6 @@
 import { appRoutes } from "@bull-board/api/dist/routes.js";
 import { familyQueueNames } from "@fanfare-relay/events/families";
-import { createLogger } from "@fanfare-relay/logging/logger";
+import { createLogger, serializeError } from "@fanfare-relay/logging/logger";
 import { jobIdForEvent } from "@fanfare-relay/queues/job-id";
 import { testRedisUrl } from "@fanfare-relay/testing/redis";
 import { waitUntil } from "@fanfare-relay/testing/spawn-app";
@@ -13,7 +13,7 @@ import { queueHandlers } from "@fanfare-relay/worker-queue/handlers";
 import { recordDeadLetter } from "@fanfare-relay/worker/dead-letters";
 import type { Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
-import type { KyselyPlugin, QueryId } from "kysely";
+import { sql, type KyselyPlugin, type QueryId } from "kysely";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWED_ACTIONS } from "../src/board/action-policy.ts";
@@ -473,6 +473,104 @@ describe("guarantee: no edit of a job's data without its record, and no record o
       `edited by &lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;co at <time datetime="${at.toISOString()}">`,
     );
     expect(escaped).not.toContain("<img src=x");
+  });
+});
+
+describe("fault: an edit of a failed job's data that PostgreSQL or the workers could not store", () => {
+  /** The body as sent on the wire, `\u0000` and `\ud800` escapes and all. */
+  const rawEdit = (job: Job, rawJobData: string) =>
+    d.app.inject({
+      method: "PATCH",
+      url: `/api/queues/${queueName}/${job.id ?? ""}/update-data`,
+      cookies: admin,
+      headers: { "content-type": "application/json" },
+      payload: `{"jobData":${rawJobData}}`,
+    });
+
+  it("the reviewer's two edits (a NUL after an email address, a lone surrogate) and a NUL in a key, 40 levels of nesting, 1e999 → 400 DASHBOARD_INVALID_JOB_DATA naming the field's path; data unchanged, no job_data_edits row, the event row not marked edited, nothing of the payload logged", async () => {
+    const job = await failedJob("con_edit_unstorable");
+    const envelope = job.data as { id: string; type: string };
+    const identity = `"id":${JSON.stringify(envelope.id)},"type":${JSON.stringify(envelope.type)}`;
+    const cases: [string, string][] = [
+      [
+        `{${identity},"z":"mail victim.person@example.org\\u0000"}`,
+        "jobData.z must not contain NUL",
+      ],
+      [`{${identity},"z":"surrogate-marker\\ud800"}`, "jobData.z must not contain NUL"],
+      [
+        `{${identity},"data":{"key-marker\\u0000":"victim.person@example.org"}}`,
+        "jobData.data.key-marker\u0000 key must not contain NUL",
+      ],
+      [
+        `{${identity},"data":${"[".repeat(40)}"depth-marker"${"]".repeat(40)}}`,
+        "is nested deeper than 32 levels",
+      ],
+      [`{${identity},"data":{"amount":1e999}}`, "jobData.data.amount must be a finite number"],
+    ];
+    const linesBefore = lines.length;
+    for (const [rawJobData, problem] of cases) {
+      const response = await rawEdit(job, rawJobData);
+      expect(response.statusCode).toBe(400);
+      const body = response.json<{ error: string; code: string }>();
+      expect(body.code).toBe("DASHBOARD_INVALID_JOB_DATA");
+      expect(body.error).toContain(problem);
+      expect(body.error).not.toContain("victim");
+      expect(body.error).not.toMatch(/surrogate-marker|depth-marker/);
+    }
+    expect((await queueOf(queueName).getJob(job.id ?? ""))?.data).toEqual(job.data);
+    expect(await editsOf(envelope.id)).toEqual([]);
+    expect(await eventRow(envelope.id)).toMatchObject({ edited_at: null, edited_by: null });
+
+    const logged = JSON.stringify(lines.slice(linesBefore));
+    expect(lines.slice(linesBefore)).toContainEqual(
+      expect.objectContaining({ msg: "dashboard action", status: 400 }),
+    );
+    expect(logged).not.toMatch(/victim|surrogate-marker|key-marker|depth-marker|JSON data/);
+    expect(lines.slice(linesBefore).filter((line) => line.level === 50)).toEqual([]);
+  });
+
+  it("PostgreSQL's own errors quoting an email address in `where` (bad jsonb) and `detail` (a duplicate key), logged as err → neither field nor the address in the line; code, routine and constraint kept", async () => {
+    const errors: unknown[] = [];
+    await sql`SELECT ${'{"after":"mail victim.person@example.org\\u0000"}'}::jsonb`
+      .execute(worker.db)
+      .catch((error: unknown) => errors.push(error));
+    await worker.db
+      .transaction()
+      .execute(async (tx) => {
+        await sql`CREATE TEMP TABLE recipients (email text CONSTRAINT recipients_pk PRIMARY KEY)
+          ON COMMIT DROP`.execute(tx);
+        await sql`INSERT INTO recipients VALUES ('victim.person@example.org'),
+          ('victim.person@example.org')`.execute(tx);
+      })
+      .catch((error: unknown) => errors.push(error));
+    const [badJson, duplicate] = errors as Record<string, unknown>[];
+    // What PostgreSQL puts on them, which the logger must not pass on.
+    expect(badJson?.where).toContain("victim.person@example.org");
+    expect(duplicate?.detail).toContain("victim.person@example.org");
+
+    const output: string[] = [];
+    const logger = createLogger(
+      "dashboard",
+      "info",
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          output.push(chunk.toString());
+          callback();
+        },
+      }),
+    );
+    logger.error({ err: badJson }, "request failed");
+    logger.error({ err: duplicate }, "request failed");
+    const text = output.join("");
+    expect(text.trim().split("\n")).toHaveLength(2);
+    expect(text).toContain('"code":"23505"');
+    expect(text).not.toMatch(/victim|JSON data|"where"|"detail"/);
+    expect(serializeError(duplicate)).toMatchObject({
+      code: "23505",
+      routine: expect.any(String) as unknown,
+      constraint: "recipients_pk",
+    });
+    expect(serializeError(badJson)).toMatchObject({ code: "22P05" });
   });
 });
 

@@ -90,6 +90,24 @@ function findUnstorable(
   return undefined;
 }
 
+/**
+ * The first field of a parsed JSON value that the system could not store or process, by the rules
+ * the envelope applies to its whole body (the value being level 1, as the envelope is): a string or
+ * key with NUL or a lone UTF-16 surrogate, a non-finite number, or objects and arrays nested deeper
+ * than MAX_NESTING_DEPTH. For data that reaches Redis and PostgreSQL other than through the ingest
+ * (an operator's edit of a job's data). The issue names the field by path, never its value.
+ *
+ * @returns undefined when everything can be stored
+ */
+export function findUnstorableField(value: unknown): SchemaIssue | undefined {
+  const found = findUnstorable(value, 1);
+  if (found === undefined) return undefined;
+  return {
+    path: found.reversedPath.reverse().map(String).join(".") || "(root)",
+    message: found.message,
+  };
+}
+
 /** The envelope's string fields, checked by their own schema before the whole-body walk. */
 const CHECKED_FIELDS: ReadonlySet<string> = new Set([
   "id",

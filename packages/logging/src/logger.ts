@@ -9,8 +9,12 @@ type SerializedError = Record<string, unknown>;
  * pino's error serializer, made safe for our logs: a Redis reply error (MOVED, OOM, READONLY …)
  * carries `command.args`, which for a BullMQ add is the whole Lua script and the job's payload
  * (about 10 KB of personal data a line), so only `command.name` is kept; and the message and stack
- * go through `redactEmailAddresses`, since SMTP and database errors quote addresses. Nested errors
- * (aggregate errors, error-valued fields) get the same treatment.
+ * go through `redactEmailAddresses`, since SMTP and database errors quote addresses. A PostgreSQL
+ * error's fields that quote row values or the statement (`detail`: "Key (email)=(…) already
+ * exists", `where`: "JSON data, line 1: …" with the payload, `internalQuery`) are dropped, and its
+ * `hint` is redacted; its `code`, `severity`, `routine`, `table`, `column` and `constraint` stay.
+ * Nested errors (aggregate errors, error-valued fields) get the same treatment; a cause's own
+ * fields are not serialized, only its message and stack, folded into the error's.
  */
 export function serializeError(error: unknown): unknown {
   return sanitize(pino.stdSerializers.err(error as Error), 0);
@@ -35,6 +39,13 @@ function sanitize(value: unknown, depth: number): unknown {
   }
   if (typeof serialized.stack === "string") {
     serialized.stack = redactStack(serialized.stack);
+  }
+  // pg's DatabaseError (and PGlite's) fields that can quote values: never logged.
+  delete serialized.detail;
+  delete serialized.where;
+  delete serialized.internalQuery;
+  if (typeof serialized.hint === "string") {
+    serialized.hint = redactEmailAddresses(serialized.hint);
   }
   const command = serialized.command;
   if (typeof command === "object" && command !== null) {

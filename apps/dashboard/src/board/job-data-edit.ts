@@ -1,4 +1,5 @@
 import type { Database } from "@fanfare-relay/db/schema";
+import { findUnstorableField } from "@fanfare-relay/events/envelope";
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
@@ -66,7 +67,9 @@ function certainlyNotWritten(error: unknown): "removed" | "unsent" | undefined {
  * @returns the changes (empty when the new data equals the old: nothing is written)
  * @throws DashboardError DASHBOARD_ACTION_DISABLED (403) when the job is not failed,
  *   DASHBOARD_BAD_REQUEST (400) for a body that is not `{ jobData: {…} }` or that changes the
- *   event's id or type, DASHBOARD_NOT_FOUND (404) when the job was removed before its data
+ *   event's id or type, DASHBOARD_INVALID_JOB_DATA (400, naming the field's path, never its
+ *   value) for data that could not be stored (see findUnstorableField: NUL, a lone surrogate, a
+ *   non-finite number, nesting deeper than the envelope allows), DASHBOARD_NOT_FOUND (404) when the job was removed before its data
  *   could be replaced, DASHBOARD_UNAVAILABLE (503) when Redis failed the write (the response
  *   says whether the edit was taken back or may have been made).
  */
@@ -75,6 +78,15 @@ export async function editFailedJobData(edit: JobDataEdit): Promise<JsonChange[]
   const parsed = editBody.safeParse(edit.body);
   if (!parsed.success) {
     throw new DashboardError("DASHBOARD_BAD_REQUEST", "expected a body { jobData: { … } }");
+  }
+  // Checked before anything is written: PostgreSQL would refuse the audit row (a 500 whose error
+  // quotes the payload), and the workers the job, which the ingest never lets in.
+  const unstorable = findUnstorableField(parsed.data.jobData);
+  if (unstorable) {
+    throw new DashboardError(
+      "DASHBOARD_INVALID_JOB_DATA",
+      `jobData${unstorable.path === "(root)" ? "" : `.${unstorable.path}`} ${unstorable.message}`,
+    );
   }
   const state = await job.getState();
   if (state !== "failed") {
