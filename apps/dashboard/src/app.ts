@@ -26,11 +26,13 @@ import type { TrustProxy } from "./env.ts";
 import { DashboardError, errorBody, errorResponse, errorStatus } from "./errors.ts";
 import {
   answerConnectRequests,
+  bullBoardErrorBodies,
   clientErrorHandler,
   frameworkErrors,
   refuseWhileClosing,
 } from "./framework-errors.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
+import { faviconRoute } from "./routes/favicon.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -165,7 +167,9 @@ export async function buildApp(deps: DashboardDeps) {
     );
   });
 
+  bullBoardErrorBodies(app);
   healthRoutes(app, { redis: deps.redis, slotKeys: slotProbeKeys(deps.prefix, allQueueNames) });
+  faviconRoute(app);
   loginRoutes(app, { users, limiter, basePath });
   deadLetterRoutes(app, { db: deps.db, demo: deps.demo ?? false, basePath });
   await registerBoard(app, { queues: [...queues.values()], demo: deps.demo ?? false, basePath });

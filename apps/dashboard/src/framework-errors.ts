@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { errorBody, errorStatus } from "./errors.ts";
+import { errorBody, errorStatus, type DashboardErrorCode } from "./errors.ts";
 
 /**
  * Fastify's `frameworkErrors`: a URL it cannot decode (`/%E0%A4%A`), a path parameter over its
@@ -94,5 +94,64 @@ export function refuseWhileClosing(app: FastifyInstance) {
       .send(
         errorBody("DASHBOARD_UNAVAILABLE", "the dashboard is shutting down; try again shortly"),
       );
+  });
+}
+
+/** Bull Board's error keys its handlers answer most, in words; any other key is spelt out. */
+const BULL_BOARD_MESSAGES: Readonly<Record<string, string>> = {
+  "ERRORS.QUEUE_NOT_FOUND": "no such queue",
+  "ERRORS.JOB_NOT_FOUND": "no such job",
+  "ERRORS.QUEUE_READ_ONLY": "the queue is read-only",
+};
+
+const bullBoardMessage = (key: string) =>
+  BULL_BOARD_MESSAGES[key] ??
+  key
+    .replace(/^ERRORS\./, "")
+    .toLowerCase()
+    .replaceAll("_", " ");
+
+/** Bull Board's key out of its error body, `{ error: { key, options? }, code? }`. */
+function bullBoardErrorKey(payload: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== "object" || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== "object" || error === null) return undefined;
+  const key = (error as { key?: unknown }).key;
+  return typeof key === "string" ? key : undefined;
+}
+
+/**
+ * Bull Board's handlers answer their own errors rather than throw them (a queue or job not found,
+ * a query parameter out of range) with a translation key for its UI:
+ * `{ "error": { "key": "ERRORS.QUEUE_NOT_FOUND" }, "code"?: … }`. Rewritten into `{ error, code }`
+ * like every other answer: 404 DASHBOARD_NOT_FOUND, other 4xx DASHBOARD_BAD_REQUEST (status kept),
+ * 5xx DASHBOARD_INTERNAL. Its UI shows a string error as it is.
+ */
+export function bullBoardErrorBodies(app: FastifyInstance) {
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (
+      reply.statusCode < 400 ||
+      typeof payload !== "string" ||
+      !(request.routeOptions.url ?? "").startsWith("/api/") ||
+      !String(reply.getHeader("content-type")).startsWith("application/json")
+    ) {
+      return payload;
+    }
+    const key = bullBoardErrorKey(payload);
+    if (key === undefined) return payload;
+    const code: DashboardErrorCode =
+      reply.statusCode === 404
+        ? "DASHBOARD_NOT_FOUND"
+        : reply.statusCode >= 500
+          ? "DASHBOARD_INTERNAL"
+          : "DASHBOARD_BAD_REQUEST";
+    const message = code === "DASHBOARD_INTERNAL" ? "internal error" : bullBoardMessage(key);
+    return JSON.stringify(errorBody(code, message));
   });
 }

@@ -119,6 +119,30 @@ describe("guarantee: every error the dashboard answers is { error, code }", () =
   });
 });
 
+describe("guarantee: Bull Board's own error answers are { error, code } too", () => {
+  it.each<[string, number, string, string]>([
+    ["/api/queues/nope/x", 404, "DASHBOARD_NOT_FOUND", "no such queue"],
+    ["/api/queues/fanfare-queue/no-such-job", 404, "DASHBOARD_NOT_FOUND", "no such job"],
+    ["/api/queues?activeQueue=fanfare-queue&status=bogus", 400, "DASHBOARD_BAD_REQUEST", ""],
+  ])("GET %s → %i %s, not its translation key", async (url, status, code, message) => {
+    const response = await d.app.inject({ url, cookies: admin });
+    expect(response.statusCode).toBe(status);
+    const body = response.json<{ error: unknown; code: unknown }>();
+    expect(body).toEqual({ error: expect.stringContaining(message) as unknown, code });
+    expect(body.error).not.toMatch(/ERRORS\./);
+  });
+});
+
+describe("guarantee: /favicon.ico never answers 404", () => {
+  it("GET and HEAD /favicon.ico without a session → 204, no body", async () => {
+    for (const method of ["GET", "HEAD"] as const) {
+      const response = await d.app.inject({ method, url: "/favicon.ico" });
+      expect(response.statusCode, method).toBe(204);
+      expect(response.body, method).toBe("");
+    }
+  });
+});
+
 describe("guarantee: a request during shutdown gets 503 DASHBOARD_UNAVAILABLE", () => {
   it("1 request in flight when close starts, 1 more on the same connection → 200 then 503 { error, code } with Retry-After", async () => {
     const extra = await createDashboard({ ready: false });
