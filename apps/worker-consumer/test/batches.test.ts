@@ -4,6 +4,7 @@ import {
   inMinutes,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
+import { batchesSeen, deliverTogether } from "@fanfare-relay/worker/testing/batches";
 import { afterEach, describe, expect, it } from "vitest";
 import { consumerHandlers } from "../src/handlers.ts";
 import { at, authenticated, consumerFacts, linked } from "./consumer-fixtures.ts";
@@ -25,26 +26,6 @@ async function worker(size: number): Promise<WorkerHarness> {
   });
   harnesses.push(harness);
   return harness;
-}
-
-type Job = Awaited<ReturnType<WorkerHarness["deliver"]>>;
-
-/** Enqueues every event at once and resolves with their jobs once all are settled. */
-async function deliverTogether(harness: WorkerHarness, events: Envelope[]): Promise<Job[]> {
-  return Promise.all(events.map((event) => harness.deliver(event)));
-}
-
-/** How many batches the worker applied, and how many events they held in all. */
-async function batchesSeen(harness: WorkerHarness) {
-  const metric = await harness.worker.metrics.batchSize.get();
-  const value = (name: string) =>
-    metric.values.find((sample) => sample.metricName === name)?.value ?? 0;
-  const split = await harness.worker.metrics.batchesSplit.get();
-  return {
-    batches: value("fanfare_worker_batch_size_count"),
-    events: value("fanfare_worker_batch_size_sum"),
-    split: split.values[0]?.value ?? 0,
-  };
 }
 
 /** What the queue worker leaves for an admitted consumer: a "You're in!" mail is owed them. */

@@ -4,6 +4,11 @@ import {
   inMinutes,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
+import {
+  batchesSeen,
+  deliverTogether,
+  type DeliveredJob,
+} from "@fanfare-relay/worker/testing/batches";
 import { afterEach, describe, expect, it } from "vitest";
 import { drawHandlers } from "../src/handlers.ts";
 import {
@@ -31,26 +36,6 @@ async function worker(size: number): Promise<WorkerHarness> {
   });
   harnesses.push(harness);
   return harness;
-}
-
-type Job = Awaited<ReturnType<WorkerHarness["deliver"]>>;
-
-/** Enqueues every event at once and resolves with their jobs once all are settled. */
-async function deliverTogether(harness: WorkerHarness, events: Envelope[]): Promise<Job[]> {
-  return Promise.all(events.map((event) => harness.deliver(event)));
-}
-
-/** How many batches the worker applied, and how many events they held in all. */
-async function batchesSeen(harness: WorkerHarness) {
-  const metric = await harness.worker.metrics.batchSize.get();
-  const value = (name: string) =>
-    metric.values.find((sample) => sample.metricName === name)?.value ?? 0;
-  const split = await harness.worker.metrics.batchesSplit.get();
-  return {
-    batches: value("fanfare_worker_batch_size_count"),
-    events: value("fanfare_worker_batch_size_sum"),
-    split: split.values[0]?.value ?? 0,
-  };
 }
 
 /** Each outbox row: its key, address, state and the event it was queued for. */
@@ -81,7 +66,7 @@ async function entryRows(harness: WorkerHarness) {
 }
 
 /** Where each job ended, and the dead letters left. */
-async function fates(harness: WorkerHarness, jobs: Job[]) {
+async function fates(harness: WorkerHarness, jobs: DeliveredJob[]) {
   return {
     states: await Promise.all(jobs.map((job) => job.getState())),
     letters: await harness.db.selectFrom("webhook_dead_letters").select("event_id").execute(),

@@ -1,4 +1,3 @@
-import type { Envelope } from "@fanfare-relay/events/envelope";
 import { familyQueueNames } from "@fanfare-relay/events/families";
 import {
   createWorkerHarness,
@@ -6,6 +5,7 @@ import {
   sampleEvent,
   type WorkerHarness,
 } from "@fanfare-relay/worker/testing/harness";
+import { batchesSeen, deliverTogether } from "@fanfare-relay/worker/testing/batches";
 import { afterEach, describe, expect, it } from "vitest";
 import { queueHandlers } from "../src/handlers.ts";
 
@@ -23,26 +23,6 @@ async function batchingWorker(size: number): Promise<WorkerHarness> {
     concurrency: size,
   });
   return h;
-}
-
-/** Enqueues every event at once and resolves with their jobs once all are settled. */
-type Job = Awaited<ReturnType<WorkerHarness["deliver"]>>;
-
-async function deliverTogether(harness: WorkerHarness, events: Envelope[]): Promise<Job[]> {
-  return Promise.all(events.map((event) => harness.deliver(event)));
-}
-
-/** How many batches the worker applied, and how many events they held in all. */
-async function batchesSeen(harness: WorkerHarness) {
-  const metric = await harness.worker.metrics.batchSize.get();
-  const value = (name: string) =>
-    metric.values.find((sample) => sample.metricName === name)?.value ?? 0;
-  const split = await harness.worker.metrics.batchesSplit.get();
-  return {
-    batches: value("fanfare_worker_batch_size_count"),
-    events: value("fanfare_worker_batch_size_sum"),
-    split: split.values[0]?.value ?? 0,
-  };
 }
 
 const entered = (consumerId: string, position: number) =>
