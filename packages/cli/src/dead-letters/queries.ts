@@ -52,8 +52,9 @@ export async function findLetters(
 }
 
 /**
- * A manual replay is not one of the scheduled re-drives (retry_count is their budget), but it
+ * A manual replay does not count as a re-drive here (retry_count is the re-drive's budget); it
  * restarts the re-drive's wait so the schedule does not spend a re-drive on a job just replayed.
+ * If the replayed job fails for good again, the worker's dead-lettering counts that retry.
  */
 export async function markReplayed(db: Kysely<Database>, id: number): Promise<void> {
   await db
