@@ -62,10 +62,10 @@ export class MigrationError extends Error {
 /** A database error's message with its SQLSTATE, detail and hint, as PostgreSQL gives them. */
 function reasonOf(error: unknown): string {
   if (!(error instanceof Error)) return typeof error === "string" ? error : JSON.stringify(error);
-  const { code, detail, hint } = error as { code?: unknown; detail?: unknown; hint?: unknown };
+  // Not PostgreSQL's `detail`: it quotes row values (`Key (email)=(…)`), and workers log this.
+  const { code, hint } = error as { code?: unknown; hint?: unknown };
   return [
     `${error.message}${typeof code === "string" ? ` (PostgreSQL ${code})` : ""}`,
-    ...(typeof detail === "string" ? [`detail: ${detail}`] : []),
     ...(typeof hint === "string" ? [`hint: ${hint}`] : []),
   ].join("; ");
 }

@@ -57,7 +57,7 @@ export async function registerBoard(
   // theirs answers a shape of its own, ours `{ error, code }` like every other route.
   serverAdapter.setErrorHandler((error) => {
     const response = errorResponse(error);
-    if (response.serverFault) app.log.error({ err: error }, "board request failed");
+    if (response.serverFault) app.log.error({ err: error }, "request failed");
     return { status: response.status as HTTPStatus, body: response.body };
   });
   await app.register(serverAdapter.registerPlugin());
