@@ -1,6 +1,6 @@
 import type { EventType, TypedEvent } from "@fanfare-relay/events/catalogue";
 import type { BatchHandlerContext, QueuedEmail } from "@fanfare-relay/worker/handler";
-import { findConsumerEmails } from "@fanfare-relay/worker/consumer-email";
+import { readConsumerEmails } from "@fanfare-relay/worker/consumer-email";
 import { mergeConsumers, type ConsumerFacts } from "./consumers.ts";
 import { owedEmails } from "./owed-emails.ts";
 
@@ -24,7 +24,7 @@ export interface ConsumerFactsOf<T extends EventType> {
  * under the same keys, already queued — and a queued key keeps its first address.
  *
  * The consumers' locks are held from the start of the batch (lockEntities: every consumer an
- * event names), and findConsumerEmails takes them again for free before the email is read: the
+ * event names), and readConsumerEmails takes them again for free before the email is read: the
  * handler of an admission, a win or an auction end applied at the same moment takes them too, so
  * whichever commits second sees the other's rows and the mail is queued exactly once.
  */
@@ -34,7 +34,7 @@ export async function applyConsumerFacts<T extends EventType>(
 ): Promise<void> {
   const { tx } = context;
   // Consumer id → their email so far (absent while none is known), as the walk below advances.
-  const current = await findConsumerEmails(
+  const current = await readConsumerEmails(
     tx,
     items.map((item) => item.consumerId),
   );

@@ -1,5 +1,5 @@
 import type { BatchHandler, QueuedEmail } from "@fanfare-relay/worker/handler";
-import { findConsumerEmails } from "@fanfare-relay/worker/consumer-email";
+import { readConsumerEmails } from "@fanfare-relay/worker/consumer-email";
 import { drawWinnerEmail, drawWinnerEmailKey } from "@fanfare-relay/emails/draw-winner";
 import { mergeWinners } from "../draw-winners.ts";
 
@@ -26,8 +26,9 @@ export const winnersSelected: BatchHandler<"draw.winners_selected"> = {
   async applyBatch({ tx, events, links, queueEmails, recordAnalytics }) {
     // Every selection's winners, flattened in event-time order: a winner two selections of one
     // draw name is merged twice, in that order (mergeWinners' rounds), as one at a time would.
-    const items = events.flatMap((event) =>
-      uniqueWinners(event.data.winners).map((winner) => ({ event, winner })),
+    const winnersOf = events.map((event) => uniqueWinners(event.data.winners));
+    const items = events.flatMap((event, index) =>
+      (winnersOf[index] ?? []).map((winner) => ({ event, winner })),
     );
     const statuses = await mergeWinners(
       tx,
@@ -38,11 +39,11 @@ export const winnersSelected: BatchHandler<"draw.winners_selected"> = {
       })),
       "selection",
     );
-    for (const event of events) {
+    for (const [index, event] of events.entries()) {
       const { drawId, totalEntries } = event.data;
       recordAnalytics(event, "draw_completed", {
         drawId,
-        winnerCount: uniqueWinners(event.data.winners).length,
+        winnerCount: winnersOf[index]?.length ?? 0,
         totalEntries,
       });
     }
@@ -58,7 +59,7 @@ export const winnersSelected: BatchHandler<"draw.winners_selected"> = {
     if (mailable.length === 0) return;
     // The batch already holds every winner's lock (taken in one sorted statement before any row
     // was touched), so this read sees any email a consumer event committed concurrently.
-    const emails = await findConsumerEmails(
+    const emails = await readConsumerEmails(
       tx,
       mailable.map(({ winner }) => winner.consumerId),
     );

@@ -1,5 +1,5 @@
 import type { BatchHandler } from "@fanfare-relay/worker/handler";
-import { findConsumerEmails } from "@fanfare-relay/worker/consumer-email";
+import { readConsumerEmails } from "@fanfare-relay/worker/consumer-email";
 import { admissionEmailKey, admissionGrantedEmail } from "@fanfare-relay/emails/admission-granted";
 import { mergeAdmissions, subjectOf } from "../admissions.ts";
 
@@ -33,7 +33,7 @@ export const consumerAdmitted: BatchHandler<"queue.consumer_admitted"> = {
         admissions[index]?.status === "active" && new Date(event.data.expiresAt).getTime() > now,
     );
     if (owed.length === 0) return;
-    const emails = await findConsumerEmails(
+    const emails = await readConsumerEmails(
       tx,
       owed.map((event) => event.data.consumerId),
     );
