@@ -10,6 +10,10 @@ import { createDemoShop, listenDemoShop } from "./demo-shop.mjs";
 import { createLineFormatter, logFormatOf, prefixLines } from "./log-format.mjs";
 import { DEMO_SHOP_PORT, LOCAL_PREFIX, dashboardUrl } from "./start-config.mjs";
 
+// Node runs the apps' TypeScript sources: tsx, and the workspace packages' sources (README
+// "Sources and builds").
+const SOURCE_ARGS = ["--conditions=development", "--import", "tsx"];
+
 const root = fileURLToPath(new URL("..", import.meta.url));
 const families = ["queue", "draw", "auction", "experience", "consumer"];
 function loadDotEnv() {
@@ -245,7 +249,7 @@ if (singleRedis && !(await reachable(env.REDIS_URL ?? "redis://127.0.0.1:6379"))
 
 /** Runs a TypeScript entry point with tsx; resolves with the child once `readyText` is printed. */
 function runScript(name, color, cwd, script, scriptEnv, readyText) {
-  const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", script], {
+  const child = spawn(process.execPath, [...SOURCE_ARGS, script], {
     cwd: `${root}${cwd}`,
     env: scriptEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -342,25 +346,21 @@ if (startShop) {
 }
 
 for (const app of apps) {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=development", "--import", "tsx", "src/main.ts"],
-    {
-      cwd: `${root}${app.dir}`,
-      env: {
-        ...env,
-        DATABASE_URL: database,
-        SMTP_URL: smtpUrl,
-        SHOP_URL: shopUrl,
-        SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
-        ...app.env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      // Own process groups: Ctrl-C reaches only this script, which stops each app exactly once
-      // (a second signal would make an app skip its graceful shutdown).
-      detached: true,
+  const child = spawn(process.execPath, [...SOURCE_ARGS, "src/main.ts"], {
+    cwd: `${root}${app.dir}`,
+    env: {
+      ...env,
+      DATABASE_URL: database,
+      SMTP_URL: smtpUrl,
+      SHOP_URL: shopUrl,
+      SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "0",
+      ...app.env,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+    // Own process groups: Ctrl-C reaches only this script, which stops each app exactly once
+    // (a second signal would make an app skip its graceful shutdown).
+    detached: true,
+  });
   prefixed(app.name, app.color, child.stdout, process.stdout);
   prefixed(app.name, app.color, child.stderr, process.stderr);
   child.once("exit", (code, signal) => {

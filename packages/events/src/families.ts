@@ -20,3 +20,8 @@ export const allQueueNames: readonly QueueName[] = [
   ...families.map((family) => familyQueueNames[family]),
   unroutedQueueName,
 ];
+
+/** The family whose queue this is; the name itself for a queue of no family (fanfare-unrouted). */
+export function familyOfQueue(queueName: string): string {
+  return families.find((family) => familyQueueNames[family] === queueName) ?? queueName;
+}

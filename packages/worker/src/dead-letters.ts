@@ -1,5 +1,5 @@
 import type { Database } from "@fanfare-relay/db/schema";
-import { familyQueueNames } from "@fanfare-relay/events/families";
+import { familyOfQueue } from "@fanfare-relay/events/families";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { sql, type Kysely, type Transaction } from "kysely";
 import { createHash } from "node:crypto";
@@ -36,9 +36,6 @@ export interface DeadLetterInput {
    */
   retried?: number | undefined;
 }
-
-const familyOfQueue = (queueName: string) =>
-  Object.entries(familyQueueNames).find(([, name]) => name === queueName)?.[0] ?? queueName;
 
 /**
  * One row per event, however often it dies: a retried or re-driven event that fails again updates

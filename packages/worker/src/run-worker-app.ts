@@ -36,7 +36,6 @@ export interface WorkerAppOptions<F extends Family> {
   env: WorkerEnv;
 }
 
-/** Ends the process through the graceful shutdown, with exit code 1: the fetch loop hung. */
 /** How long a stalled worker's close may take before the process exits anyway, ms. */
 const STALLED_CLOSE_WAIT_MS = 2_000;
 

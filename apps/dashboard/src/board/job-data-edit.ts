@@ -1,6 +1,6 @@
 import type { Database } from "@fanfare-relay/db/schema";
 import { findUnstorableField } from "@fanfare-relay/events/envelope";
-import { familyQueueNames } from "@fanfare-relay/events/families";
+import { familyOfQueue } from "@fanfare-relay/events/families";
 import { redactEmailAddresses } from "@fanfare-relay/logging/redact";
 import { eventIdForJob } from "@fanfare-relay/queues/job-id";
 import type { Job } from "bullmq";
@@ -29,9 +29,6 @@ export interface JobDataEdit {
 
 /** Longest failure reason copied onto an event row this inserts (the workers cap theirs alike). */
 const MAX_ERROR_LENGTH = 2000;
-
-const familyOfQueue = (queueName: string) =>
-  Object.entries(familyQueueNames).find(([, name]) => name === queueName)?.[0] ?? queueName;
 
 /**
  * BullMQ answered that the job is gone (its updateData script found no key), or ioredis never
