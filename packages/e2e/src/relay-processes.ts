@@ -1,7 +1,6 @@
 import type { Envelope } from "@fanfare-relay/events/envelope";
 import { families, type Family } from "@fanfare-relay/events/families";
 import { sign } from "@fanfare-relay/signature/sign";
-import { freePort } from "@fanfare-relay/testing/free-port";
 import { spawnApp, type RunningApp } from "@fanfare-relay/testing/spawn-app";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -50,10 +49,11 @@ export async function startRelayProcesses(options: RelayProcessOptions): Promise
     await Promise.race([app.waitFor(line), exited]);
   };
   try {
-    const ingestPort = await freePort();
+    // Port 0 everywhere: each app binds a port the system picks, so parallel test files cannot
+    // race for one that was free a moment before (EADDRINUSE); the ingest's is read from its log.
     const ingest = spawnApp(`${root}apps/ingest`, {
       ...shared,
-      PORT: String(ingestPort),
+      PORT: "0",
       FANFARE_WEBHOOK_SECRETS: SECRET,
       SHUTDOWN_DRAIN_DELAY_MS: "0",
     });
@@ -62,7 +62,7 @@ export async function startRelayProcesses(options: RelayProcessOptions): Promise
     for (const family of options.families ?? families) {
       const worker = spawnApp(`${root}apps/worker-${family}`, {
         ...shared,
-        PORT: String(await freePort()),
+        PORT: "0",
         DATABASE_URL: options.databaseUrl,
         SMTP_URL: options.smtpUrl,
         MAIL_FROM: "Shop <no-reply@shop.test>",
@@ -78,7 +78,9 @@ export async function startRelayProcesses(options: RelayProcessOptions): Promise
       ready(ingest, "ingest ready"),
       ...[...workers].map(([family, worker]) => ready(worker, `worker-${family} ready`)),
     ]);
-    const ingestUrl = `http://127.0.0.1:${String(ingestPort)}`;
+    const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(ingest.output());
+    if (listening?.[1] === undefined) throw new Error(`no listening line:\n${ingest.output()}`);
+    const ingestUrl = listening[1];
     return {
       ingestUrl,
       ingest,
